@@ -1,0 +1,118 @@
+"""Opening a study in storage: resume it, start it, or start a new one beside a different one.
+
+A project's storage may hold several studies. The study a search resumes is the one with the
+same *signature* (algorithm, objective with its direction, and score rule). A stored study with
+a different signature is never ranked together with the new search and never deleted: the new
+search runs as a new study beside it, and the caller is told so in one line.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..objective import objective_from_config
+from ..storage import Storage, StudyRecord
+
+#: A RUNNING trial whose worker sent no heartbeat for this long is taken as dead.
+#: Heartbeats come every HEARTBEAT_INTERVAL_S; six missed in a row is not a hiccup.
+HEARTBEAT_INTERVAL_S = 10.0
+STALE_AFTER_S = 6 * HEARTBEAT_INTERVAL_S
+
+
+def worker_id() -> str:
+    """``host:pid:start-time``: who runs a trial, to tell a dead worker from a busy one."""
+    return f"{socket.gethostname()}:{os.getpid()}:{int(time.time())}"
+
+
+def worker_is_dead(worker: str, heartbeat_at: float, now: float) -> bool:
+    """Dead if its heartbeat is stale, or, on this host, its process no longer exists."""
+    if now - heartbeat_at > STALE_AFTER_S:
+        return True
+    host, _, rest = worker.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False  # our own trials are tracked in memory
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def describe_signature(signature: dict[str, Any]) -> str:
+    objective = objective_from_config(signature["objective"]).describe()
+    return f"{signature['algorithm']}, objective {objective}, score={signature['score']}"
+
+
+def _differences(old: dict[str, Any], new: dict[str, Any]) -> str:
+    parts = []
+    if old.get("algorithm") != new.get("algorithm"):
+        parts.append(f"algorithm {old.get('algorithm')} -> {new.get('algorithm')}")
+    if old.get("objective") != new.get("objective"):
+        before = objective_from_config(old["objective"]).describe() if old.get("objective") else "?"
+        after = objective_from_config(new["objective"]).describe()
+        parts.append(f"objective {before} -> {after}")
+    if old.get("score") != new.get("score"):
+        parts.append(f"score rule {old.get('score')} -> {new.get('score')}")
+    return ", ".join(parts) or "settings"
+
+
+@dataclass
+class Opened:
+    """The study a search will use, and what the user should be told about it."""
+
+    record: StudyRecord
+    resumed: bool
+    notes: list[str] = field(default_factory=list)
+
+
+def open_study(
+    storage: Storage,
+    base_name: str,
+    signature: dict[str, Any],
+    settings: dict[str, Any],
+    overwrite: bool,
+) -> Opened:
+    """Find or create the study for ``signature`` in ``storage`` (see the module docstring)."""
+    studies = storage.list_studies()
+    matching = [s for s in studies if s.settings.get("signature") == signature]
+    notes: list[str] = []
+    if overwrite and matching:
+        for s in matching:
+            n = len(storage.get_trials(s.id))
+            storage.delete_study(s.id)
+            notes.append(
+                f"overwrite=True: deleted the stored study {s.name!r} ({n} trials) "
+                f"in {storage.location}."
+            )
+        studies = [s for s in studies if s not in matching]
+        matching = []
+    if matching:
+        return Opened(matching[-1], resumed=True, notes=notes)
+    taken = {s.name for s in studies}
+    name = base_name
+    k = 2
+    while name in taken:
+        name = f"{base_name}-{k}"
+        k += 1
+    record = storage.create_study(name, settings)
+    if studies:
+        other = studies[-1]
+        n_other = len(storage.get_trials(other.id))
+        notes.append(
+            f"{storage.location} already holds study {other.name!r} ({n_other} trials; "
+            f"{describe_signature(other.settings.get('signature', {'algorithm': '?', 'objective': signature['objective'], 'score': '?'}))}). "
+            f"This search differs ({_differences(other.settings.get('signature', {}), signature)}), "
+            f"so it runs as a new study {name!r} beside it; the stored study is kept and its "
+            "trials are not ranked with these."
+        )
+    return Opened(record, resumed=False, notes=notes)

@@ -1,0 +1,518 @@
+"""``Study``: the ask/tell engine every tuner stands on.
+
+``ask()`` gives a :class:`~tunewise.trial.Trial` whose ``hyperparameters`` the objective reads
+(define-by-run); ``tell(trial, result)`` stores the result and applies the score rule.
+``optimize(fn)`` is the loop over both, with retries, a timeout and a failure limit.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import inspect
+import os
+import threading
+import time
+import traceback
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ..errors import FailedTrialError, FatalError, TooManyFailedTrialsError
+from ..objective import MultiObjective, Objective, make_objective
+from ..samplers import RandomSampler, Sampler, tried_keys
+from ..space import HyperParameter, HyperParameters, hyperparameter_from_config, hyperparameter_to_config
+from ..storage import Storage, open_storage
+from ..trial import SCORE_RULES, FrozenTrial, Step, Trial, TrialState, rank_trials, score_steps
+from ._console import ConsoleReporter
+from ._opening import HEARTBEAT_INTERVAL_S, open_study, worker_id, worker_is_dead
+from ._results import ResultsSummary
+
+Result = Any  # float | Mapping[str, float] | None
+
+
+class Study:
+    """A search: objective, sampler, storage, and the trials so far.
+
+    Args:
+        objective: what to optimise (see :func:`tunewise.objective.make_objective`).
+        sampler: which configurations to try; random search by default.
+        storage: a Storage, an SQLAlchemy URL, ``"memory"``, or None for the SQLite file
+            ``<directory>/<project_name>/tunewise.db``.
+        directory, project_name: where the default SQLite file lives (Keras Tuner's names).
+        overwrite: delete the stored study this search would resume and start afresh.
+        seed: seeds every random choice; the same seed reproduces the same trials. None draws
+            a seed, which is stored with the study (so a run can always be reproduced).
+        score: ``"best"`` (best step, Keras Tuner's rule) or ``"last"`` (last step).
+        max_retries_per_trial: re-runs of a configuration whose objective raised.
+        max_consecutive_failed_trials: failed trials in a row before the search stops.
+        algorithm: the name stored in the study's signature (defaults to the sampler's).
+        hyperparameters: a HyperParameters declaring (part of) the space in advance.
+        tune_new_entries: tune hyperparameters not in ``hyperparameters`` (else use defaults).
+        allow_new_entries: allow hyperparameters not in ``hyperparameters`` at all.
+        verbose: 0 silent, 1 one line per trial.
+    """
+
+    def __init__(
+        self,
+        objective: Any = None,
+        sampler: Sampler | None = None,
+        *,
+        storage: Storage | str | None = None,
+        directory: str = ".",
+        project_name: str = "untitled_project",
+        study_name: str | None = None,
+        overwrite: bool = False,
+        seed: int | None = None,
+        score: str = "best",
+        max_retries_per_trial: int = 0,
+        max_consecutive_failed_trials: int = 3,
+        algorithm: str | None = None,
+        hyperparameters: HyperParameters | None = None,
+        tune_new_entries: bool = True,
+        allow_new_entries: bool = True,
+        verbose: int = 1,
+        reporter: ConsoleReporter | None = None,
+    ) -> None:
+        if score not in SCORE_RULES:
+            raise ValueError(f"score={score!r} is not one of {SCORE_RULES}; use 'best' or 'last'.")
+        for label, value in (
+            ("max_retries_per_trial", max_retries_per_trial),
+            ("max_consecutive_failed_trials", max_consecutive_failed_trials),
+        ):
+            if int(value) < 0:
+                raise ValueError(f"{label}={value!r} must be >= 0.")
+        self.objective: Objective | MultiObjective = make_objective(objective)
+        self.sampler = sampler if sampler is not None else RandomSampler()
+        self.score_rule = score
+        self.max_retries_per_trial = int(max_retries_per_trial)
+        self.max_consecutive_failed_trials = int(max_consecutive_failed_trials)
+        self.tune_new_entries = tune_new_entries
+        self.allow_new_entries = allow_new_entries
+        self.reporter = reporter or ConsoleReporter(verbose)
+        self.storage = open_storage(storage, directory, project_name)
+        self.worker = worker_id()
+
+        self.signature = {
+            "algorithm": algorithm or self.sampler.name,
+            "objective": self.objective.get_config(),
+            "score": score,
+        }
+        settings = {
+            "signature": self.signature,
+            "sampler": self.sampler.get_config(),
+            "seed": int(seed) if seed is not None else int.from_bytes(os.urandom(4), "little"),
+        }
+        opened = open_study(
+            self.storage, study_name or project_name, self.signature, settings, overwrite
+        )
+        self.name = opened.record.name
+        self._study_id = opened.record.id
+        self.resumed = opened.resumed
+        self.notes: list[str] = list(opened.notes)
+        stored_seed = opened.record.settings.get("seed")
+        self.seed = int(seed) if seed is not None else int(stored_seed)
+        if opened.resumed and seed is not None and stored_seed != self.seed:
+            self.storage.save_settings(self._study_id, {**opened.record.settings, "seed": self.seed})
+
+        self._space: dict[str, HyperParameter] = {
+            c["config"]["name"]: hyperparameter_from_config(c) for c in opened.record.space
+        }
+        self._declared: set[str] = set()
+        if hyperparameters is not None:
+            self._declared = {hp.name for hp in hyperparameters.space}
+            self._merge_space(hyperparameters.space, [])
+        self.trials: list[FrozenTrial] = self.storage.get_trials(self._study_id)
+        self._running: dict[int, Trial] = {}
+        self._reruns: collections.deque[tuple[int, dict[str, Any]]] = collections.deque()
+        self._lock = threading.RLock()
+        if opened.resumed:
+            self._recover_crashed_trials()
+            self.notes.append(self._resume_note())
+        for note in self.notes:
+            self.reporter.note(note)
+
+    # ------------------------------------------------------------------ views
+    @property
+    def space(self) -> list[HyperParameter]:
+        """Every hyperparameter definition seen so far, in registration order."""
+        return list(self._space.values())
+
+    @property
+    def location(self) -> str:
+        return self.storage.location
+
+    @property
+    def n_slots(self) -> int:
+        """Trials that count toward ``max_trials``: every trial except re-runs."""
+        return sum(1 for t in self.trials if t.retry_of is None)
+
+    @property
+    def best_trial(self) -> FrozenTrial | None:
+        ranked = rank_trials(self.trials, self.objective)
+        return ranked[0] if ranked else None
+
+    @property
+    def best_value(self) -> float | None:
+        best = self.best_trial
+        return None if best is None else best.score
+
+    @property
+    def best_hyperparameters(self) -> HyperParameters | None:
+        best = self.best_trial
+        return None if best is None else HyperParameters.for_trial(self.space, best.values, inherited=False)
+
+    def count_unique_configurations(self) -> int:
+        return len(tried_keys(self.trials, self._tunable_space()))
+
+    def results_summary(self, num_trials: int = 10, print_summary: bool = True) -> ResultsSummary:
+        summary = ResultsSummary(
+            objective=self.objective,
+            study_name=self.name,
+            location=self.location,
+            trials=list(self.trials),
+            ranked=rank_trials(self.trials, self.objective),
+            num_trials=num_trials,
+            space=self.space,
+        )
+        if print_summary:
+            print(summary)
+        return summary
+
+    # ------------------------------------------------------------------ ask / tell
+    def _rng(self, draw: int) -> np.random.Generator:
+        return np.random.default_rng([self.seed, draw])
+
+    def _tunable_space(self) -> list[HyperParameter]:
+        if self.tune_new_entries or not self._declared:
+            return self.space
+        return [hp for hp in self.space if hp.name in self._declared]
+
+    def _new_value_hook(self, rng: np.random.Generator) -> Callable[[HyperParameter], Any]:
+        def new_value(hp: HyperParameter) -> Any:
+            if self._declared and hp.name not in self._declared:
+                if not self.allow_new_entries:
+                    raise ValueError(
+                        f"Hyperparameter {hp.name!r} is not in the declared hyperparameters and "
+                        "allow_new_entries=False. Declare it, or pass allow_new_entries=True."
+                    )
+                if not self.tune_new_entries:
+                    return hp.default
+            return self.sampler.new_value(hp, rng)
+
+        return new_value
+
+    def ask(self) -> Trial | None:
+        """Start the next trial; None when a finite search space has no untried configuration.
+
+        Re-runs (of a trial that raised, or whose worker died) come first, with their values.
+        """
+        with self._lock:
+            retry_of: int | None = None
+            rng = self._rng(len(self.trials))
+            if self._reruns:
+                retry_of, values = self._reruns.popleft()
+            else:
+                values = self.sampler.suggest(self._tunable_space(), self.trials, rng)
+                if values is None:
+                    return None
+            started = time.time()
+            created = self.storage.create_trial(
+                self._study_id, values, retry_of, started, self.worker
+            )
+            hps = HyperParameters.for_trial(self.space, values, self._new_value_hook(rng))
+            trial = Trial(
+                created.number,
+                hps,
+                self.objective.name,
+                self._store_step,
+                retry_of=retry_of,
+                storage_id=created.id,
+            )
+            trial.started_at = started
+            self._running[trial.number] = trial
+            self._put(
+                FrozenTrial(
+                    number=created.number,
+                    state=TrialState.RUNNING,
+                    values=dict(values),
+                    retry_of=retry_of,
+                    started_at=started,
+                    storage_id=created.id,
+                )
+            )
+            return trial
+
+    def _store_step(self, trial: Trial, step: Step) -> None:
+        self.storage.add_step(trial.storage_id, step)
+
+    def _put(self, frozen: FrozenTrial) -> None:
+        for i in range(len(self.trials) - 1, -1, -1):
+            if self.trials[i].number == frozen.number:
+                self.trials[i] = frozen
+                return
+        self.trials.append(frozen)
+
+    def tell(self, trial: Trial, result: Result = None) -> FrozenTrial:
+        """Finish ``trial`` with its result: a number (the objective), a dict of metrics, or None.
+
+        A result is stored as one more step after those reported. The score rule then decides:
+        COMPLETED with a score, or FAILED when the objective is missing, NaN or infinite.
+        """
+        if result is not None:
+            trial.report(trial.next_step(), result)
+        score = score_steps(trial.steps, self.objective, self.score_rule)
+        if score.value is None:
+            return self._finish(trial, TrialState.FAILED, None, score.step, score.failure)
+        return self._finish(trial, TrialState.COMPLETED, score.value, score.step, None)
+
+    def fail(self, trial: Trial, reason: str) -> FrozenTrial:
+        """Finish ``trial`` as FAILED with ``reason`` (e.g. a traceback)."""
+        return self._finish(trial, TrialState.FAILED, None, None, reason)
+
+    def _finish(
+        self,
+        trial: Trial,
+        state: TrialState,
+        score: float | None,
+        best_step: int | None,
+        reason: str | None,
+    ) -> FrozenTrial:
+        with self._lock:
+            hps = trial.hyperparameters
+            self._merge_space(hps.space, hps.changes)
+            values = hps.values
+            finished = time.time()
+            self.storage.finish_trial(
+                trial.storage_id, state, values, score, best_step, reason, finished
+            )
+            frozen = FrozenTrial(
+                number=trial.number,
+                state=state,
+                values=values,
+                steps=tuple(trial.steps),
+                score=score,
+                best_step=best_step,
+                reason=reason,
+                retry_of=trial.retry_of,
+                started_at=trial.started_at,
+                finished_at=finished,
+                storage_id=trial.storage_id,
+            )
+            self._running.pop(trial.number, None)
+            self._put(frozen)
+            return frozen
+
+    def _merge_space(
+        self,
+        space: Sequence[HyperParameter],
+        changes: Sequence[tuple[HyperParameter | None, HyperParameter]],
+    ) -> None:
+        changed = False
+        for old, new in changes:
+            if old is not None and self._space.get(new.name) == old:
+                self.reporter.warn(
+                    f"Search space changed since the stored study: {new.name!r} was "
+                    f"{old.describe()}, now {new.describe()}. Stored trials keep their values "
+                    "and their ranking; new trials sample the new definition."
+                )
+        for hp in space:
+            if self._space.get(hp.name) != hp:
+                self._space[hp.name] = hp
+                changed = True
+        if changed:
+            self.storage.save_space(
+                self._study_id, [hyperparameter_to_config(hp) for hp in self._space.values()]
+            )
+
+    # ------------------------------------------------------------------ crash recovery
+    def _recover_crashed_trials(self) -> None:
+        now = time.time()
+        dead = {
+            number
+            for _tid, number, worker, beat in self.storage.running_trials(self._study_id)
+            if worker_is_dead(worker, beat, now)
+        }
+        for t in list(self.trials):
+            if t.number not in dead:
+                continue
+            reason = (
+                f"The worker running trial {t.number} died (process killed or machine lost); "
+                "the trial was marked failed when the study was reopened and is re-run."
+            )
+            self.storage.finish_trial(
+                t.storage_id, TrialState.FAILED, t.values, None, None, reason, now
+            )
+            self._put(
+                dataclasses.replace(
+                    t, state=TrialState.FAILED, reason=reason, finished_at=now
+                )
+            )
+            original = _original(t)
+            attempts = sum(1 for x in self.trials if _original(x) == original)
+            rerun = attempts <= max(1, self.max_retries_per_trial)
+            if rerun:
+                self._reruns.append((original, dict(t.values)))
+            self.notes.append(
+                f"Trial {t.number} was left RUNNING by a run that died; marked FAILED"
+                + (" and re-run now." if rerun else f" ({attempts} attempts: not re-run again).")
+            )
+
+    def _resume_note(self) -> str:
+        counts = collections.Counter(t.state.value.lower() for t in self.trials)
+        detail = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no trials"
+        best = self.best_trial
+        best_text = (
+            f"; best {self.objective.name} so far {best.score:.6g} (trial #{best.number})"
+            if best
+            else ""
+        )
+        return (
+            f"Resuming study {self.name!r} from {self.location}: {len(self.trials)} trials "
+            f"stored ({detail}){best_text}."
+        )
+
+    # ------------------------------------------------------------------ the loop
+    def optimize(
+        self,
+        fn: Callable[..., Result],
+        max_trials: int | None = 10,
+        timeout: float | None = None,
+    ) -> "Study":
+        """Run ``fn(hp)`` (or ``fn(hp, trial)``) until ``max_trials`` trials or ``timeout`` seconds.
+
+        ``fn`` returns a number, a dict of metrics, or None after ``trial.report(...)`` calls.
+        An exception fails the trial (re-run up to ``max_retries_per_trial`` times, its
+        traceback stored) and the search goes on; ``FailedTrialError`` fails it without re-run;
+        a ``FatalError`` stops the search; ``max_consecutive_failed_trials`` failures in a row
+        raise :class:`TooManyFailedTrialsError` with the last traceback.
+        """
+        if max_trials is not None and int(max_trials) < 1:
+            raise ValueError(f"max_trials={max_trials!r} must be >= 1 (or None for no limit).")
+        call = _caller(fn)
+        started = time.monotonic()
+        if max_trials is not None and self.n_slots >= max_trials and not self._reruns:
+            self.reporter.note(
+                f"Study {self.name!r} in {self.location} already has {self.n_slots} trials "
+                f"(max_trials={max_trials}): no new trial will run, so the best objective "
+                "shown is the stored one. To search further, raise max_trials (e.g. "
+                f"max_trials={max_trials * 2}), or pass overwrite=True to start afresh."
+            )
+            return self
+        consecutive_failures = 0
+        last_failure = ""
+        heartbeat = _Heartbeat(self)
+        heartbeat.start()
+        try:
+            while True:
+                if max_trials is not None and self.n_slots >= max_trials and not self._reruns:
+                    break
+                if timeout is not None and time.monotonic() - started >= timeout:
+                    self.reporter.note(f"Timeout of {timeout:g}s reached; no new trial started.")
+                    break
+                trial = self.ask()
+                if trial is None:
+                    self.reporter.note(
+                        "Search space exhausted after "
+                        f"{self.count_unique_configurations()} unique configurations: every "
+                        "configuration has been tried, so the search stops. Widen the space "
+                        "(more values, a finer step) to search further."
+                    )
+                    break
+                frozen, fatal = self._run_one(call, trial, max_trials)
+                if frozen.state is TrialState.FAILED:
+                    if self._reruns and self._reruns[0][0] == _original(frozen):
+                        continue  # a re-run follows; the configuration has not failed yet
+                    consecutive_failures += 1
+                    last_failure = frozen.reason or ""
+                    if fatal is not None:
+                        raise fatal
+                    if (
+                        self.max_consecutive_failed_trials
+                        and consecutive_failures >= self.max_consecutive_failed_trials
+                    ):
+                        raise TooManyFailedTrialsError(
+                            f"{consecutive_failures} trials in a row failed "
+                            f"(max_consecutive_failed_trials={self.max_consecutive_failed_trials}); "
+                            "the search stops. Completed trials are kept in "
+                            f"{self.location}. The last failure:\n{last_failure}"
+                        )
+                else:
+                    consecutive_failures = 0
+        finally:
+            heartbeat.stop()
+        return self
+
+    def _run_one(
+        self, call: Callable[[HyperParameters, Trial], Result], trial: Trial, max_trials: int | None
+    ) -> tuple[FrozenTrial, BaseException | None]:
+        fatal: BaseException | None = None
+        retry_note = ""
+        try:
+            result = call(trial.hyperparameters, trial)
+        except FailedTrialError as exc:
+            frozen = self.fail(trial, f"FailedTrialError: {exc}")
+        except FatalError as exc:
+            frozen = self.fail(trial, traceback.format_exc())
+            fatal = exc
+        except KeyboardInterrupt:
+            self.fail(trial, "Interrupted by the user (KeyboardInterrupt).")
+            raise
+        except Exception:
+            frozen = self.fail(trial, traceback.format_exc())
+            original = _original(frozen)
+            attempts = sum(1 for t in self.trials if _original(t) == original)
+            if attempts <= self.max_retries_per_trial:
+                self._reruns.appendleft((original, dict(trial.hyperparameters.values)))
+                retry_note = f" (re-run {attempts} of {self.max_retries_per_trial} follows)"
+        else:
+            frozen = self.tell(trial, result)
+        slot = sum(1 for t in self.trials if t.retry_of is None and t.number <= frozen.number)
+        self.reporter.trial_finished(
+            frozen, slot, max_trials, self.best_trial, self.objective, retry_note
+        )
+        return frozen, fatal
+
+
+def _original(trial: FrozenTrial) -> int:
+    """The number of the first attempt of a trial's configuration."""
+    return trial.number if trial.retry_of is None else trial.retry_of
+
+
+def _caller(fn: Callable[..., Result]) -> Callable[[HyperParameters, Trial], Result]:
+    """Call ``fn(hp)`` or ``fn(hp, trial)``, by how many positional parameters it takes."""
+    try:
+        params = [
+            p
+            for p in inspect.signature(fn).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
+        ]
+    except (TypeError, ValueError):
+        params = []
+    if len(params) >= 2 or any(p.kind is p.VAR_POSITIONAL for p in params):
+        return lambda hp, trial: fn(hp, trial)
+    return lambda hp, trial: fn(hp)
+
+
+class _Heartbeat:
+    """Refreshes the heartbeat of this worker's running trials every HEARTBEAT_INTERVAL_S."""
+
+    def __init__(self, study: Study) -> None:
+        self._study = study
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="tunewise-heartbeat", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(HEARTBEAT_INTERVAL_S):
+            ids = [t.storage_id for t in list(self._study._running.values())]
+            try:
+                self._study.storage.heartbeat(ids, time.time())
+            except Exception:  # a missed beat is retried at the next interval
+                continue

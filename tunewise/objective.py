@@ -1,0 +1,297 @@
+"""Objectives: which metric a search optimises, and in which direction.
+
+A direction is one of the plain strings ``"min"`` and ``"max"``. ``make_objective`` turns what a
+user passes as ``objective=`` (``None``, a metric name, an ``Objective``, a Keras Tuner
+objective, or a list of these) into an ``Objective`` or a ``MultiObjective``. Metric names given
+as strings get their direction from ``infer_direction``; a name it does not know is an error
+that says how to spell the direction out, never a silent guess.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Direction = Literal["min", "max"]
+DIRECTIONS: tuple[str, ...] = ("min", "max")
+_DIRECTION_ALIASES = {"min": "min", "minimize": "min", "minimise": "min",
+                      "max": "max", "maximize": "max", "maximise": "max"}
+
+_PREFIXES = ("val_", "validation_", "train_", "test_", "weighted_")
+_NUMERIC_SUFFIX = re.compile(r"_\d+$")
+
+# Whole (normalised) names whose direction no pattern below should decide.
+_EXACT = {
+    "loss": "min", "brier_score": "min", "brier": "min",
+    "acc": "max", "accuracy": "max", "score": "max", "return": "max", "reward": "max",
+    "r2": "max", "r2_score": "max", "r_squared": "max", "f_beta": "max", "fbeta_score": "max",
+    "cosine_similarity": "max", "explained_variance": "max", "matthews_corrcoef": "max",
+}
+# Checked in order after ``_EXACT``: (direction, kind, words). ``kind`` is "token" (a whole
+# ``_``-separated word of the name), "sub" (a substring), "start" or "end".
+_RULES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("min", "token", ("loss",)),  # dice_loss, iou_loss: a loss even when named after a score
+    ("min", "start", ("false_",)),  # false_positives, false_negatives
+    ("max", "start", ("true_",)),  # true_positives, true_negatives
+    ("max", "end", ("accuracy",)),
+    ("max", "sub", ("iou", "io_u")),  # mean_iou, mean_io_u, binary_iou
+    ("min", "sub", ("crossentropy", "error", "hinge", "divergence", "cosh", "poisson",
+                    "huber", "perplexity", "regret", "latency")),
+    ("min", "token", ("mse", "mae", "mape", "msle", "rmse", "kld", "wer", "cer",
+                      "time", "seconds", "secs")),
+    ("max", "start", ("rouge",)),
+    ("max", "sub", ("similarity", "corrcoef", "explained_variance", "fbeta")),
+    ("max", "token", ("auc", "precision", "recall", "sensitivity", "specificity", "f1", "acc",
+                      "map", "ndcg", "mrr", "bleu", "dice", "kappa", "mcc", "r2", "score",
+                      "reward", "return")),
+)
+
+
+def _base_name(name: str) -> str:
+    """Lower-case ``name`` and strip split prefixes and Keras' ``_1`` suffixes until stable."""
+    base = re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")
+    previous = None
+    while base != previous:
+        previous = base
+        for prefix in _PREFIXES:
+            if base.startswith(prefix) and len(base) > len(prefix):
+                base = base[len(prefix):]
+        base = _NUMERIC_SUFFIX.sub("", base)
+    return base
+
+
+def infer_direction(name: str) -> str | None:
+    """The direction (``"min"`` or ``"max"``) implied by a metric name, or ``None`` if unknown.
+
+    ``val_``/``validation_``/``train_``/``test_``/``weighted_`` prefixes and Keras' numeric
+    suffixes (``auc_1``) are ignored. scikit-learn's ``neg_*`` scores are maximised.
+    """
+    base = _base_name(name)
+    if not base:
+        return None
+    if base.startswith("neg_"):
+        return "max"
+    if base in _EXACT:
+        return _EXACT[base]
+    tokens = base.split("_")
+    for direction, kind, words in _RULES:
+        for word in words:
+            if ((kind == "token" and word in tokens) or (kind == "sub" and word in base)
+                    or (kind == "start" and base.startswith(word))
+                    or (kind == "end" and base.endswith(word))):
+                return direction
+    return None
+
+
+def _normalise_direction(direction: Any) -> str:
+    key = direction.strip().lower() if isinstance(direction, str) else None
+    if key not in _DIRECTION_ALIASES:
+        raise ValueError(
+            f"Invalid objective direction {direction!r}; expected one of "
+            f"{', '.join(repr(d) for d in _DIRECTION_ALIASES)}."
+        )
+    return _DIRECTION_ALIASES[key]
+
+
+@dataclass(frozen=True, repr=False)
+class Objective:
+    """One metric to optimise: ``Objective("val_loss", "min")``.
+
+    ``direction`` accepts ``"min"``/``"max"`` and the spellings ``"minimize"``/``"minimise"``/
+    ``"maximize"``/``"maximise"``; it is stored as ``"min"`` or ``"max"``.
+    """
+
+    name: str
+    direction: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str):
+            raise TypeError(f"Objective name must be a str, got {type(self.name).__name__}.")
+        if not self.name.strip():
+            raise ValueError("Objective name must be a non-empty metric name.")
+        object.__setattr__(self, "direction", _normalise_direction(self.direction))
+
+    @property
+    def sign(self) -> int:
+        """+1 for "min", -1 for "max": ``sign * value`` is a quantity to minimise."""
+        return 1 if self.direction == "min" else -1
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The metric names this objective reads: here just ``(name,)``."""
+        return (self.name,)
+
+    def is_better(self, a: float, b: float) -> bool:
+        """Whether value ``a`` is strictly better than value ``b``."""
+        return a < b if self.direction == "min" else a > b
+
+    def value_from(self, metrics: Mapping[str, float]) -> float | None:
+        """This objective's value in ``metrics``, or ``None`` when the metric is absent."""
+        value = metrics.get(self.name)
+        return None if value is None else float(value)
+
+    def describe(self) -> str:
+        """A short human-readable form, e.g. ``val_loss (min)``."""
+        return f"{self.name} ({self.direction})"
+
+    def get_config(self) -> dict[str, Any]:
+        """A JSON-serialisable dict that ``from_config`` turns back into this objective."""
+        return {"type": "Objective", "name": self.name, "direction": self.direction}
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Objective:
+        """Rebuild an ``Objective`` from ``get_config()``'s output."""
+        _check_type(config, "Objective")
+        return cls(config["name"], config["direction"])
+
+    def __repr__(self) -> str:
+        return f'Objective(name="{self.name}", direction="{self.direction}")'
+
+
+@dataclass(frozen=True, repr=False)
+class MultiObjective:
+    """Several objectives optimised as one minimised sum, as Keras Tuner does.
+
+    The combined value is the sum of the minimised metrics minus the sum of the maximised
+    ones, i.e. ``sum(o.sign * value)``; it is always minimised.
+    """
+
+    objectives: tuple[Objective, ...]
+    name: str = "multi_objective"
+
+    def __post_init__(self) -> None:
+        objectives = tuple(self.objectives)
+        if not objectives:
+            raise ValueError("MultiObjective needs at least one Objective.")
+        for objective in objectives:
+            if not isinstance(objective, Objective):
+                raise TypeError(
+                    "MultiObjective components must be Objective instances, got "
+                    f"{type(objective).__name__}."
+                )
+        names = [o.name for o in objectives]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"MultiObjective lists the metric(s) {duplicates} more than once.")
+        object.__setattr__(self, "objectives", objectives)
+
+    @property
+    def direction(self) -> str:
+        """Always ``"min"``: the combined value is minimised."""
+        return "min"
+
+    @property
+    def sign(self) -> int:
+        """Always +1, as the combined value is minimised."""
+        return 1
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The component metric names, in order."""
+        return tuple(o.name for o in self.objectives)
+
+    def is_better(self, a: float, b: float) -> bool:
+        """Whether combined value ``a`` is strictly better (lower) than ``b``."""
+        return a < b
+
+    def value_from(self, metrics: Mapping[str, float]) -> float | None:
+        """The combined value, or ``None`` unless every component metric is present."""
+        total = 0.0
+        for objective in self.objectives:
+            value = objective.value_from(metrics)
+            if value is None:
+                return None
+            total += objective.sign * value
+        return total
+
+    def describe(self) -> str:
+        """E.g. ``sum of val_loss (min) - val_accuracy (max), minimised``."""
+        first, *rest = self.objectives
+        text = ("-" if first.direction == "max" else "") + first.describe()
+        for objective in rest:
+            text += f" {'+' if objective.direction == 'min' else '-'} {objective.describe()}"
+        return f"sum of {text}, minimised"
+
+    def get_config(self) -> dict[str, Any]:
+        """A JSON-serialisable dict that ``from_config`` turns back into this objective."""
+        return {
+            "type": "MultiObjective",
+            "name": self.name,
+            "objectives": [o.get_config() for o in self.objectives],
+        }
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> MultiObjective:
+        """Rebuild a ``MultiObjective`` from ``get_config()``'s output."""
+        _check_type(config, "MultiObjective")
+        objectives = tuple(Objective.from_config(c) for c in config["objectives"])
+        return cls(objectives, config.get("name", "multi_objective"))
+
+    def __repr__(self) -> str:
+        return f"MultiObjective([{', '.join(repr(o) for o in self.objectives)}])"
+
+
+def _check_type(config: Mapping[str, Any], expected: str) -> None:
+    found = config.get("type", expected)
+    if found != expected:
+        raise ValueError(f"Config of type {found!r} cannot build an {expected}.")
+
+
+def _single(spec: Any) -> Objective:
+    """One list element (a name, an Objective or an objective-like object) as an Objective."""
+    if isinstance(spec, Objective):
+        return spec
+    if isinstance(spec, str):
+        direction = infer_direction(spec)
+        if direction is None:
+            raise ValueError(
+                f'Cannot tell whether the metric "{spec}" should be minimised or maximised; '
+                f'pass tunewise.Objective("{spec}", "max") (or "min") instead of the string '
+                f'"{spec}".'
+            )
+        return Objective(spec, direction)
+    is_container = isinstance(spec, (MultiObjective, list, tuple, Mapping))
+    if not is_container and hasattr(spec, "name") and hasattr(spec, "direction"):
+        return Objective(spec.name, spec.direction)
+    raise TypeError(
+        "objective must be None, a metric name (str), an Objective, an object with .name and "
+        f".direction, or a list of these; got {type(spec).__name__}."
+    )
+
+
+def make_objective(spec: Any) -> Objective | MultiObjective:
+    """Turn a user's ``objective=`` argument into an ``Objective`` or ``MultiObjective``.
+
+    ``None`` gives ``Objective("default_objective", "min")`` (Keras Tuner's rule); a string gets
+    its direction from ``infer_direction``; objects with ``.name`` and ``.direction`` (such as a
+    ``keras_tuner.Objective``) are converted; a list or tuple becomes a ``MultiObjective`` (a
+    single-element one becomes that ``Objective``).
+    """
+    if spec is None:
+        return Objective("default_objective", "min")
+    if isinstance(spec, MultiObjective):
+        return spec
+    if isinstance(spec, (list, tuple)):
+        if not spec:
+            raise ValueError("objective must not be an empty list.")
+        objectives = tuple(_single(item) for item in spec)
+        return objectives[0] if len(objectives) == 1 else MultiObjective(objectives)
+    return _single(spec)
+
+
+def objective_from_config(config: Mapping[str, Any]) -> Objective | MultiObjective:
+    """Rebuild an ``Objective`` or a ``MultiObjective`` from its ``get_config()``."""
+    kind = config.get("type")
+    if kind is None:
+        kind = "MultiObjective" if "objectives" in config else "Objective"
+    if kind == "Objective":
+        return Objective.from_config(config)
+    if kind == "MultiObjective":
+        return MultiObjective.from_config(config)
+    raise ValueError(f"Unknown objective config type {kind!r}; expected 'Objective' or 'MultiObjective'.")
+
+
+__all__ = ["DIRECTIONS", "Direction", "MultiObjective", "Objective", "infer_direction",
+           "make_objective", "objective_from_config"]

@@ -1,0 +1,7 @@
+"""Samplers decide which configuration a trial tries; each is a small class behind ``suggest``."""
+
+from ._base import Sampler, tried_keys
+from ._grid import GridSampler
+from ._random import RandomSampler
+
+__all__ = ["GridSampler", "RandomSampler", "Sampler", "tried_keys"]

@@ -1,0 +1,57 @@
+"""The sampler interface: which configuration to try next.
+
+A sampler is small and pure: ``suggest`` gets the tunable part of the search space (plain
+definitions), the study's trials (plain snapshots, running ones included so parallel workers
+differ) and a seeded random generator, and returns the next configuration, or None when a
+finite space has no untried configuration left. It holds no study and does no I/O.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..space import HyperParameter, config_key
+from ..trial import FrozenTrial
+
+
+class Sampler(abc.ABC):
+    #: Short name shown in messages and stored with the study.
+    name: str = "sampler"
+
+    @abc.abstractmethod
+    def suggest(
+        self,
+        space: Sequence[HyperParameter],
+        trials: Sequence[FrozenTrial],
+        rng: np.random.Generator,
+    ) -> dict[str, Any] | None:
+        """The next configuration (active values only), or None when the space is exhausted."""
+
+    def new_value(self, hp: HyperParameter, rng: np.random.Generator) -> Any:
+        """The value of a hyperparameter first defined while a trial runs (define-by-run)."""
+        return hp.from_unit(rng.random())
+
+    def get_config(self) -> dict[str, Any]:
+        """Settings stored with the study (JSON-serialisable)."""
+        return {"name": self.name}
+
+    def describe(self) -> str:
+        return self.name
+
+
+def tried_keys(
+    trials: Sequence[FrozenTrial], space: Sequence[HyperParameter]
+) -> set[tuple[tuple[str, Any], ...]]:
+    """Identity keys of every configuration already tried (any state), over ``space``'s names.
+
+    A re-run of a trial (``retry_of``) shares its original's configuration and adds nothing.
+    """
+    names = {hp.name for hp in space}
+    return {
+        config_key({k: v for k, v in t.values.items() if k in names})
+        for t in trials
+        if t.retry_of is None
+    }

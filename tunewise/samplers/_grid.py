@@ -1,0 +1,60 @@
+"""Grid search: every combination of the space's values, in a fixed order."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..space import Float, HyperParameter, config_key, iter_configurations
+from ..trial import FrozenTrial
+from ._base import Sampler, tried_keys
+
+#: Points a continuous Float is split into (both bounds included) when it has no step.
+DEFAULT_FLOAT_POINTS = 5
+
+
+class GridSampler(Sampler):
+    """Enumerates every configuration, first-defined hyperparameter outermost.
+
+    A discrete hyperparameter contributes each of its values; a ``Float`` without a step is
+    split into ``float_points`` values evenly spaced on its scale, both bounds included.
+    Hyperparameters first seen while a trial runs take their default value.
+    """
+
+    name = "grid"
+
+    def __init__(self, float_points: int = DEFAULT_FLOAT_POINTS) -> None:
+        if int(float_points) < 2:
+            raise ValueError(
+                f"float_points={float_points!r} must be >= 2 (both bounds are grid points)."
+            )
+        self.float_points = int(float_points)
+
+    def suggest(
+        self,
+        space: Sequence[HyperParameter],
+        trials: Sequence[FrozenTrial],
+        rng: np.random.Generator,
+    ) -> dict[str, Any] | None:
+        space = list(space)
+        if not space:
+            return {}
+        tried = tried_keys(trials, space)
+        for config in iter_configurations(space, self.float_points):
+            if config_key(config) not in tried:
+                return config
+        return None
+
+    def new_value(self, hp: HyperParameter, rng: np.random.Generator) -> Any:
+        return hp.default
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "float_points": self.float_points}
+
+    def describe(self) -> str:
+        return f"grid (continuous Floats split into {self.float_points} points)"
+
+    def continuous(self, space: Sequence[HyperParameter]) -> list[str]:
+        """Names of the Floats this grid splits into ``float_points`` points."""
+        return [hp.name for hp in space if isinstance(hp, Float) and hp.grid_size is None]

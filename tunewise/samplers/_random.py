@@ -1,0 +1,55 @@
+"""Random search: uniform in the unit cube, never repeating a configuration of a finite space."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..space import HyperParameter, config_key, count_configurations, decode, iter_configurations
+from ..trial import FrozenTrial
+from ._base import Sampler, tried_keys
+
+#: Fresh draws tried before falling back to enumerating the untried configurations.
+#: With half the space tried, 32 duplicate draws in a row happen with probability 2**-32.
+MAX_DUPLICATE_DRAWS = 32
+
+#: Largest finite space enumerated to find the untried configurations; beyond it a
+#: duplicate streak of MAX_DUPLICATE_DRAWS is practically impossible until nearly all of
+#: it is tried, which no realistic budget reaches.
+MAX_ENUMERATED = 200_000
+
+
+class RandomSampler(Sampler):
+    """Independent uniform draws on each hyperparameter's scale (log scales uniform in log).
+
+    In a finite space (every hyperparameter discrete) a configuration is never suggested
+    twice; when none is left, ``suggest`` returns None.
+    """
+
+    name = "random"
+
+    def suggest(
+        self,
+        space: Sequence[HyperParameter],
+        trials: Sequence[FrozenTrial],
+        rng: np.random.Generator,
+    ) -> dict[str, Any] | None:
+        space = list(space)
+        if not space:
+            return {}
+        draw = decode(space, rng.random(len(space)))
+        size = count_configurations(space)
+        if size is None:
+            return draw  # a continuous space does not repeat
+        tried = tried_keys(trials, space)
+        for _ in range(MAX_DUPLICATE_DRAWS):
+            if config_key(draw) not in tried:
+                return draw
+            draw = decode(space, rng.random(len(space)))
+        if size > MAX_ENUMERATED:
+            return draw
+        untried = [c for c in iter_configurations(space) if config_key(c) not in tried]
+        if not untried:
+            return None
+        return untried[int(rng.integers(len(untried)))]

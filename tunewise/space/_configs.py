@@ -1,0 +1,140 @@
+"""Whole configurations: decoding unit vectors, enumerating finite spaces, identity keys.
+
+A *space* here is a sequence of hyperparameter definitions in registration order (parents
+before the children whose conditions name them). A *configuration* is the dict of the
+*active* hyperparameters' values.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+
+from ._hyperparameters import Float, HyperParameter
+
+Space = Sequence[HyperParameter]
+
+
+def is_active(hp: HyperParameter, values: dict[str, Any]) -> bool:
+    """True when each condition's parent is present in ``values`` with a listed value.
+
+    ``values`` must hold only active hyperparameters (as configurations do), so a parent
+    that is absent is inactive and its children are too.
+    """
+    return all(c.parent in values and values[c.parent] in c.values for c in hp.conditions)
+
+
+def decode(space: Space, unit: Sequence[float]) -> dict[str, Any]:
+    """Map one point of the unit cube (one coordinate per hyperparameter) to a configuration."""
+    if len(unit) != len(space):
+        raise ValueError(f"decode: got {len(unit)} coordinates for {len(space)} hyperparameters.")
+    values: dict[str, Any] = {}
+    for hp, u in zip(space, unit):
+        if is_active(hp, values):
+            values[hp.name] = hp.from_unit(float(u))
+    return values
+
+
+def encode(space: Space, values: dict[str, Any], inactive: float = math.nan) -> np.ndarray:
+    """Map a configuration to the unit cube; inactive (absent) coordinates get ``inactive``.
+
+    A value outside a hyperparameter's current definition (a stored trial from before the
+    space changed) is clipped to the nearest end of the unit interval.
+    """
+    out = np.full(len(space), inactive, dtype=float)
+    for i, hp in enumerate(space):
+        if hp.name in values:
+            try:
+                out[i] = hp.to_unit(values[hp.name])
+            except (ValueError, TypeError, OverflowError):
+                out[i] = inactive
+    return out
+
+
+def _normalise(value: Any) -> Any:
+    if isinstance(value, float):
+        return float(f"{value:.12g}")
+    return value
+
+
+def config_key(values: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """A hashable identity of a configuration (floats compared to 12 significant digits)."""
+    return tuple(sorted((k, _normalise(v)) for k, v in values.items()))
+
+
+def float_points(hp: Float, n_points: int) -> list[float]:
+    """``n_points`` values of a continuous Float, both bounds included, evenly spaced on its scale."""
+    if n_points < 2 or hp.min_value == hp.max_value:
+        return [hp.min_value] if hp.min_value == hp.max_value else [hp.default]
+    points = [hp.from_unit(i / (n_points - 1)) for i in range(n_points)]
+    return sorted(set(points))
+
+
+def grid_values_of(hp: HyperParameter, n_float_points: int) -> list[Any]:
+    """All values of a discrete hyperparameter, or ``n_float_points`` of a continuous Float."""
+    size = hp.grid_size
+    if size is None:
+        assert isinstance(hp, Float)
+        return float_points(hp, n_float_points)
+    return [hp.grid_value(i) for i in range(size)]
+
+
+def _parents(space: Space) -> set[str]:
+    return {c.parent for hp in space for c in hp.conditions}
+
+
+def count_configurations(space: Space, n_float_points: int | None = None) -> int | None:
+    """How many distinct configurations the space holds; None when it is continuous.
+
+    With ``n_float_points`` a continuous Float counts as that many points (the grid's view).
+    """
+    if n_float_points is None and any(hp.grid_size is None for hp in space):
+        return None
+    parents = _parents(space)
+    sizes = [
+        hp.grid_size if hp.grid_size is not None else len(grid_values_of(hp, n_float_points or 2))
+        for hp in space
+    ]
+
+    def count(i: int, values: dict[str, Any]) -> int:
+        if i == len(space):
+            return 1
+        hp = space[i]
+        if not is_active(hp, values):
+            return count(i + 1, values)
+        if hp.name not in parents:
+            return sizes[i] * count(i + 1, values)
+        total = 0
+        for v in grid_values_of(hp, n_float_points or 2):
+            values[hp.name] = v
+            total += count(i + 1, values)
+        del values[hp.name]
+        return total
+
+    return count(0, {})
+
+
+def iter_configurations(
+    space: Space,
+    n_float_points: int = 5,
+    values_of: Callable[[HyperParameter, int], list[Any]] = grid_values_of,
+) -> Iterator[dict[str, Any]]:
+    """Every configuration of the space, first-registered hyperparameter outermost."""
+    grids = [values_of(hp, n_float_points) for hp in space]
+
+    def walk(i: int, values: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        if i == len(space):
+            yield dict(values)
+            return
+        hp = space[i]
+        if not is_active(hp, values):
+            yield from walk(i + 1, values)
+            return
+        for v in grids[i]:
+            values[hp.name] = v
+            yield from walk(i + 1, values)
+        del values[hp.name]
+
+    return walk(0, {})

@@ -1,0 +1,102 @@
+"""The storage interface every backend implements, and the records it exchanges.
+
+Storage holds plain values only (numbers, strings, JSON): nothing is ever unpickled.
+All times are unix seconds. Trial numbers count from 0 within a study and are handed out by
+the storage, so that several workers never get the same one.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from ..trial import FrozenTrial, Step, TrialState
+
+
+@dataclass(frozen=True)
+class StudyRecord:
+    """A stored study: its name, its settings (objective, algorithm, seed...) and its space."""
+
+    id: Any
+    name: str
+    settings: dict[str, Any]
+    space: list[dict[str, Any]] = field(default_factory=list)
+    created_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class NewTrial:
+    """What storage returns for a created trial: its key and its number in the study."""
+
+    id: Any
+    number: int
+
+
+class Storage(abc.ABC):
+    """One interface for every backend (in-memory, SQLite, PostgreSQL)."""
+
+    #: A human-readable location, with any password masked.
+    location: str = "memory"
+
+    @abc.abstractmethod
+    def list_studies(self) -> list[StudyRecord]: ...
+
+    @abc.abstractmethod
+    def create_study(self, name: str, settings: dict[str, Any]) -> StudyRecord: ...
+
+    @abc.abstractmethod
+    def delete_study(self, study_id: Any) -> None:
+        """Remove a study with all its trials and steps."""
+
+    @abc.abstractmethod
+    def save_space(self, study_id: Any, space: list[dict[str, Any]]) -> None: ...
+
+    @abc.abstractmethod
+    def save_settings(self, study_id: Any, settings: dict[str, Any]) -> None: ...
+
+    @abc.abstractmethod
+    def create_trial(
+        self,
+        study_id: Any,
+        values: dict[str, Any],
+        retry_of: int | None,
+        started_at: float,
+        worker: str,
+    ) -> NewTrial: ...
+
+    @abc.abstractmethod
+    def add_step(self, trial_id: Any, step: Step) -> None: ...
+
+    @abc.abstractmethod
+    def finish_trial(
+        self,
+        trial_id: Any,
+        state: TrialState,
+        values: dict[str, Any],
+        score: float | None,
+        best_step: int | None,
+        reason: str | None,
+        finished_at: float,
+    ) -> None:
+        """Set the final state; ``values`` replaces the stored ones (define-by-run adds entries)."""
+
+    @abc.abstractmethod
+    def heartbeat(self, trial_ids: Sequence[Any], at: float) -> None: ...
+
+    @abc.abstractmethod
+    def running_trials(self, study_id: Any) -> list[tuple[Any, int, str, float]]:
+        """``(trial_id, number, worker, heartbeat_at)`` of every RUNNING trial."""
+
+    @abc.abstractmethod
+    def get_trials(self, study_id: Any) -> list[FrozenTrial]:
+        """Every trial of the study with its steps, ordered by number."""
+
+    def get_study(self, name: str) -> StudyRecord | None:
+        for study in self.list_studies():
+            if study.name == name:
+                return study
+        return None
+
+    def close(self) -> None:
+        """Release connections; the default has none."""

@@ -1,0 +1,236 @@
+"""Trials: state, hyperparameter values, per-step metric history, and the score rule.
+
+The score rule lives here and only here (:func:`score_steps`): a trial's score is the best
+value of the objective over its steps (Keras Tuner's rule) or, with ``rule="last"``, the last
+reported one. A NaN or infinite objective value fails the trial; it is never a score.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+
+if TYPE_CHECKING:
+    from .objective import Objective, MultiObjective
+    from .space import HyperParameters
+
+SCORE_RULES = ("best", "last")
+
+
+class TrialState(str, enum.Enum):
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    PRUNED = "PRUNED"
+    FAILED = "FAILED"
+
+    @property
+    def is_finished(self) -> bool:
+        return self is not TrialState.RUNNING
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Step:
+    """The metrics a trial reported at one step (an epoch, a fold, a budget), and when (unix s)."""
+
+    step: int
+    metrics: dict[str, float]
+    at: float = 0.0
+
+
+@dataclass(frozen=True)
+class Score:
+    """What the score rule made of a trial's steps.
+
+    ``value`` is None when there is no valid score; ``failure`` then says why.
+    ``step`` is the step the score comes from (or the step of the bad value).
+    """
+
+    value: float | None
+    step: int | None
+    failure: str | None = None
+
+
+def _fmt_names(names: Iterable[str]) -> str:
+    names = sorted(set(names))
+    return ", ".join(names) if names else "none"
+
+
+def score_steps(
+    steps: Sequence[Step], objective: "Objective | MultiObjective", rule: str = "best"
+) -> Score:
+    """Apply the score rule to a trial's steps.
+
+    * No step holds the objective: no score; the failure names what was reported instead.
+    * Any objective value is NaN or infinite: no score; the failure names the step.
+    * ``rule="best"``: the best value over the steps (ties: the earliest step).
+    * ``rule="last"``: the value at the last step that holds the objective.
+    """
+    if rule not in SCORE_RULES:
+        raise ValueError(f"score={rule!r} is not one of {SCORE_RULES}; use 'best' or 'last'.")
+    found: list[tuple[int, float]] = []
+    for s in steps:
+        v = objective.value_from(s.metrics)
+        if v is None:
+            continue
+        v = float(v)
+        if not math.isfinite(v):
+            return Score(None, s.step, f"objective {objective.name} was {v} at step {s.step}")
+        found.append((s.step, v))
+    if not found:
+        reported = _fmt_names(k for s in steps for k in s.metrics)
+        wanted = ", ".join(objective.names)
+        return Score(
+            None,
+            None,
+            f"objective {wanted} was never reported; the trial reported: {reported}",
+        )
+    if rule == "last":
+        step, value = found[-1]
+        return Score(value, step)
+    sign = objective.sign
+    step, value = min(found, key=lambda sv: sign * sv[1])  # min keeps the earliest on ties
+    return Score(value, step)
+
+
+@dataclass(frozen=True)
+class FrozenTrial:
+    """An immutable snapshot of a stored trial.
+
+    ``number`` counts from 0 within a study. ``retry_of`` is the number of the trial whose
+    configuration this one re-runs (after an exception or a crashed worker), else None.
+    Times are unix seconds.
+    """
+
+    number: int
+    state: TrialState
+    values: dict[str, Any]
+    steps: tuple[Step, ...] = ()
+    score: float | None = None
+    best_step: int | None = None
+    reason: str | None = None
+    retry_of: int | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    storage_id: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def trial_id(self) -> str:
+        """Keras Tuner style id: the number zero-padded to two digits ("00", "01", ...)."""
+        return f"{self.number:02d}"
+
+    @property
+    def status(self) -> str:
+        return self.state.value
+
+    @property
+    def metrics(self) -> dict[str, list[float]]:
+        """Every metric's history, one value per step that reported it."""
+        history: dict[str, list[float]] = {}
+        for s in self.steps:
+            for k, v in s.metrics.items():
+                history.setdefault(k, []).append(v)
+        return history
+
+    @property
+    def duration(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return self.finished_at - self.started_at
+
+    @property
+    def last_step(self) -> int | None:
+        return self.steps[-1].step if self.steps else None
+
+
+def best_trial(
+    trials: Iterable[FrozenTrial], objective: "Objective | MultiObjective"
+) -> FrozenTrial | None:
+    """The completed trial with the best score; ties keep the lowest trial number."""
+    ranked = rank_trials(trials, objective)
+    return ranked[0] if ranked else None
+
+
+def rank_trials(
+    trials: Iterable[FrozenTrial], objective: "Objective | MultiObjective"
+) -> list[FrozenTrial]:
+    """Completed, scored trials from best to worst (ties: lower number first)."""
+    done = [t for t in trials if t.state is TrialState.COMPLETED and t.score is not None]
+    return sorted(done, key=lambda t: (objective.sign * t.score, t.number))  # type: ignore[operator]
+
+
+def _as_metrics(result: Any, objective_name: str) -> dict[str, float]:
+    if isinstance(result, Mapping):
+        return {str(k): _to_float(k, v) for k, v in result.items()}
+    return {objective_name: _to_float(objective_name, result)}
+
+
+def _to_float(name: Any, value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"Metric {name!r} has value {value!r} of type {type(value).__name__}; "
+            "an objective must return a number or a dict of numbers."
+        ) from None
+
+
+class Trial:
+    """A running trial, as user code sees it.
+
+    ``hyperparameters`` is the define-by-run container of this trial. Report intermediate
+    results with ``report(step, metrics)``; every report is stored at once.
+    """
+
+    def __init__(
+        self,
+        number: int,
+        hyperparameters: "HyperParameters",
+        objective_name: str,
+        on_step: Callable[["Trial", Step], None],
+        retry_of: int | None = None,
+        storage_id: Any = None,
+    ) -> None:
+        self.number = number
+        self.hyperparameters = hyperparameters
+        self.retry_of = retry_of
+        self.storage_id = storage_id
+        self.steps: list[Step] = []
+        self.started_at = time.time()
+        self._objective_name = objective_name
+        self._on_step = on_step
+
+    @property
+    def trial_id(self) -> str:
+        return f"{self.number:02d}"
+
+    @property
+    def hp(self) -> "HyperParameters":
+        return self.hyperparameters
+
+    def report(self, step: int, metrics: Mapping[str, Any] | float) -> None:
+        """Record the metrics of ``step`` (steps must increase); a bare number is the objective."""
+        step = int(step)
+        if self.steps and step <= self.steps[-1].step:
+            raise ValueError(
+                f"Trial {self.number}: step {step} reported after step {self.steps[-1].step}; "
+                "steps must increase (report each epoch once, in order)."
+            )
+        record = Step(step, _as_metrics(metrics, self._objective_name), time.time())
+        self.steps.append(record)
+        self._on_step(self, record)
+
+    def next_step(self) -> int:
+        return self.steps[-1].step + 1 if self.steps else 0
+
+    def should_prune(self) -> bool:
+        """Whether a pruner asks to stop this trial now. Without a pruner, never."""
+        return False
+
+    def __repr__(self) -> str:
+        return f"Trial(number={self.number}, values={self.hyperparameters.values!r})"
