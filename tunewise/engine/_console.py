@@ -80,3 +80,20 @@ class ConsoleReporter:
         line = f"{head}: {body} | {best_text} | {took} | {format_values(trial.values)}{retry_note}"
         level = logging.INFO if trial.state is TrialState.COMPLETED else logging.WARNING
         self._emit(line, level)
+
+    def search_finished(
+        self,
+        ran: list[FrozenTrial],
+        seconds: float,
+        best: FrozenTrial | None,
+        objective: "Objective | MultiObjective",
+    ) -> None:
+        counts = {s: sum(t.state is s for t in ran) for s in TrialState}
+        detail = ", ".join(f"{n} {s.value.lower()}" for s, n in counts.items() if n) or "none"
+        best_text = (
+            f"best {objective.name}={format_value(best.score)} (trial #{best.number}): "
+            f"{format_values(best.values)}"
+            if best
+            else "no trial has completed yet"
+        )
+        self._emit(f"Search done: {len(ran)} trials run ({detail}) in {seconds:.1f}s; {best_text}.")

@@ -401,6 +401,7 @@ class Study:
             return self
         consecutive_failures = 0
         last_failure = ""
+        first_new = len(self.trials)
         heartbeat = _Heartbeat(self)
         heartbeat.start()
         try:
@@ -441,6 +442,9 @@ class Study:
                     consecutive_failures = 0
         finally:
             heartbeat.stop()
+            self.reporter.search_finished(
+                self.trials[first_new:], time.monotonic() - started, self.best_trial, self.objective
+            )
         return self
 
     def _run_one(
