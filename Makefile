@@ -12,7 +12,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP_DEMO): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[sklearn]"
+	$(BIN)/python -m pip install --quiet -e ".[keras,sklearn]"
 	touch $@
 
 $(STAMP_TEST): pyproject.toml | $(BIN)/python

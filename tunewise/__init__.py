@@ -15,6 +15,14 @@ A Keras-Tuner-compatible API over a framework-agnostic ask/tell engine::
 
 from . import errors
 from .engine import ConsoleReporter, ResultsSummary, Study
+from .integrations.keras import (
+    BayesianOptimization,
+    GridSearch,
+    HyperModel,
+    Hyperband,
+    RandomSearch,
+    Tuner,
+)
 from .errors import (
     FailedTrialError,
     FatalError,
@@ -32,6 +40,12 @@ from .trial import FrozenTrial, Trial, TrialState
 __version__ = "0.1.0"
 
 __all__ = [
+    "BayesianOptimization",
+    "GridSearch",
+    "HyperModel",
+    "Hyperband",
+    "RandomSearch",
+    "Tuner",
     "ConsoleReporter",
     "FailedTrialError",
     "FatalError",

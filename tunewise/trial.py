@@ -129,13 +129,21 @@ class FrozenTrial:
         return self.state.value
 
     @property
-    def metrics(self) -> dict[str, list[float]]:
+    def metrics(self) -> "MetricHistory":
         """Every metric's history, one value per step that reported it."""
-        history: dict[str, list[float]] = {}
+        history = MetricHistory()
         for s in self.steps:
             for k, v in s.metrics.items():
                 history.setdefault(k, []).append(v)
         return history
+
+    @property
+    def hyperparameters(self) -> "HyperParameters":
+        """The trial's values as a HyperParameters (each one shown as a Fixed definition)."""
+        from .space import Fixed, HyperParameters
+
+        space = [Fixed(k, value=v) for k, v in self.values.items()]
+        return HyperParameters.for_trial(space, self.values, inherited=False)
 
     @property
     def duration(self) -> float | None:
@@ -146,6 +154,27 @@ class FrozenTrial:
     @property
     def last_step(self) -> int | None:
         return self.steps[-1].step if self.steps else None
+
+
+class MetricHistory(dict):
+    """``{metric name: [value per step]}``, with Keras Tuner's ``MetricsTracker`` accessors."""
+
+    def get_history(self, name: str) -> list[float]:
+        return list(self.get(name, []))
+
+    def get_last_value(self, name: str) -> float | None:
+        history = self.get(name)
+        return history[-1] if history else None
+
+    def get_best_value(self, name: str, direction: str | None = None) -> float | None:
+        """Best finite value; the direction is inferred from the name unless given."""
+        from .objective import infer_direction
+
+        values = [v for v in self.get(name, []) if math.isfinite(v)]
+        if not values:
+            return None
+        direction = direction or infer_direction(name) or "min"
+        return min(values) if direction == "min" else max(values)
 
 
 def best_trial(

@@ -46,6 +46,11 @@ class ConsoleReporter:
         self.verbose = int(verbose)
         self.stream = stream
 
+    @property
+    def enabled(self) -> bool:
+        """Whether a line would be printed or logged (skip formatting work otherwise)."""
+        return self.verbose > 0 or logger.isEnabledFor(logging.INFO)
+
     def _emit(self, line: str, level: int = logging.INFO) -> None:
         logger.log(level, line)
         if self.verbose > 0:

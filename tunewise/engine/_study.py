@@ -122,7 +122,12 @@ class Study:
         if hyperparameters is not None:
             self._declared = {hp.name for hp in hyperparameters.space}
             self._merge_space(hyperparameters.space, [])
-        self.trials: list[FrozenTrial] = self.storage.get_trials(self._study_id)
+        self.trials: list[FrozenTrial] = []
+        self._index: dict[int, int] = {}  # trial number -> position in self.trials
+        self._n_slots = 0
+        self._best: FrozenTrial | None = None
+        for stored in self.storage.get_trials(self._study_id):
+            self._put(stored)
         self._running: dict[int, Trial] = {}
         self._reruns: collections.deque[tuple[int, dict[str, Any]]] = collections.deque()
         self._lock = threading.RLock()
@@ -145,12 +150,12 @@ class Study:
     @property
     def n_slots(self) -> int:
         """Trials that count toward ``max_trials``: every trial except re-runs."""
-        return sum(1 for t in self.trials if t.retry_of is None)
+        return self._n_slots
 
     @property
     def best_trial(self) -> FrozenTrial | None:
-        ranked = rank_trials(self.trials, self.objective)
-        return ranked[0] if ranked else None
+        """The best completed trial (ties: the lowest number), kept up to date as trials finish."""
+        return self._best
 
     @property
     def best_value(self) -> float | None:
@@ -247,11 +252,23 @@ class Study:
         self.storage.add_step(trial.storage_id, step)
 
     def _put(self, frozen: FrozenTrial) -> None:
-        for i in range(len(self.trials) - 1, -1, -1):
-            if self.trials[i].number == frozen.number:
-                self.trials[i] = frozen
-                return
-        self.trials.append(frozen)
+        """Insert or replace a trial in the cache, keeping the slot count and the best current.
+
+        A trial only moves from RUNNING to a final state, and a COMPLETED one never changes, so
+        the best can be updated one trial at a time.
+        """
+        position = self._index.get(frozen.number)
+        if position is None:
+            self._index[frozen.number] = len(self.trials)
+            self.trials.append(frozen)
+            self._n_slots += frozen.retry_of is None
+        else:
+            self.trials[position] = frozen
+        if frozen.state is TrialState.COMPLETED and frozen.score is not None:
+            best = self._best
+            key = (self.objective.sign * frozen.score, frozen.number)
+            if best is None or key < (self.objective.sign * best.score, best.number):  # type: ignore[operator]
+                self._best = frozen
 
     def tell(self, trial: Trial, result: Result = None) -> FrozenTrial:
         """Finish ``trial`` with its result: a number (the objective), a dict of metrics, or None.
@@ -378,6 +395,7 @@ class Study:
         fn: Callable[..., Result],
         max_trials: int | None = 10,
         timeout: float | None = None,
+        callbacks: Sequence[Callable[["Study", FrozenTrial], None]] = (),
     ) -> "Study":
         """Run ``fn(hp)`` (or ``fn(hp, trial)``) until ``max_trials`` trials or ``timeout`` seconds.
 
@@ -385,7 +403,8 @@ class Study:
         An exception fails the trial (re-run up to ``max_retries_per_trial`` times, its
         traceback stored) and the search goes on; ``FailedTrialError`` fails it without re-run;
         a ``FatalError`` stops the search; ``max_consecutive_failed_trials`` failures in a row
-        raise :class:`TooManyFailedTrialsError` with the last traceback.
+        raise :class:`TooManyFailedTrialsError` with the last traceback. Each of ``callbacks``
+        is called as ``callback(study, frozen_trial)`` after every finished trial.
         """
         if max_trials is not None and int(max_trials) < 1:
             raise ValueError(f"max_trials={max_trials!r} must be >= 1 (or None for no limit).")
@@ -421,6 +440,8 @@ class Study:
                     )
                     break
                 frozen, fatal = self._run_one(call, trial, max_trials)
+                for callback in callbacks:
+                    callback(self, frozen)
                 if frozen.state is TrialState.FAILED:
                     if self._reruns and self._reruns[0][0] == _original(frozen):
                         continue  # a re-run follows; the configuration has not failed yet
@@ -471,10 +492,10 @@ class Study:
                 retry_note = f" (re-run {attempts} of {self.max_retries_per_trial} follows)"
         else:
             frozen = self.tell(trial, result)
-        slot = sum(1 for t in self.trials if t.retry_of is None and t.number <= frozen.number)
-        self.reporter.trial_finished(
-            frozen, slot, max_trials, self.best_trial, self.objective, retry_note
-        )
+        if self.reporter.enabled:
+            self.reporter.trial_finished(
+                frozen, self.n_slots, max_trials, self.best_trial, self.objective, retry_note
+            )
         return frozen, fatal
 
 

@@ -283,7 +283,12 @@ class Int(_Numeric):
                 )
         if self.step is None and self.sampling == "linear":
             object.__setattr__(self, "step", 1)
-        if self.step is not None and self.sampling == "log" and self.min_value * (self.step - 1) < 1:
+        if (
+            self.step is not None
+            and self.sampling == "log"
+            and isinstance(self.step, (int, float))
+            and self.min_value * (self.step - 1) < 1
+        ):
             raise _bad(
                 self.name,
                 f"the log grid {self.min_value}, {self.min_value}*{self.step}, ... repeats "
@@ -311,6 +316,14 @@ class Int(_Numeric):
         if self.step is None:
             return self.max_value - self.min_value + 1
         return self._grid_count()
+
+    def _grid_count(self) -> int:
+        # The shared count's 1e-9 tolerance is on the step index: for large bounds it can
+        # admit one integer above max_value (e.g. 1..999_999_999, step=10, log). Drop it.
+        n = super()._grid_count()
+        while n > 1 and self.grid_value(n - 1) > self.max_value:
+            n -= 1
+        return n
 
     def grid_value(self, index: int) -> int:
         if self.step is None:
@@ -381,7 +394,10 @@ class Float(_Numeric):
     def grid_value(self, index: int) -> float:
         if self.step is None:
             return super().grid_value(index)
-        return _round_float(self._raw_grid_value(index))
+        # Rounding can step just past a bound (or the 1e-9 count tolerance can add a value
+        # a hair above max_value): keep every grid value inside [min_value, max_value].
+        value = _round_float(self._raw_grid_value(index))
+        return min(self.max_value, max(self.min_value, value))
 
     def grid_index(self, value: Any) -> int:
         if self.step is None:
@@ -487,7 +503,7 @@ class Choice(HyperParameter):
                 f"ordered=True needs numeric values, got {value_type.__name__} values",
                 "Pass ordered=False (or leave it out) for strings and booleans.",
             )
-        if self.default_value is not None and self.default_value not in values:
+        if self.default_value is not None and not self.contains(self.default_value):
             raise _bad(
                 name,
                 f"default={self.default_value!r} is not one of values={list(values)!r}",

@@ -32,6 +32,7 @@ class InMemoryStorage(Storage):
         self._trials: dict[int, _TrialRow] = {}
         self._study_of: dict[int, int] = {}
         self._ids = itertools.count(1)
+        self._next_number: dict[int, int] = {}
 
     def list_studies(self) -> list[StudyRecord]:
         with self._lock:
@@ -70,7 +71,8 @@ class InMemoryStorage(Storage):
         worker: str,
     ) -> NewTrial:
         with self._lock:
-            number = sum(1 for s in self._study_of.values() if s == study_id)
+            number = self._next_number.get(study_id, 0)
+            self._next_number[study_id] = number + 1
             tid = next(self._ids)
             trial = FrozenTrial(
                 number=number,

@@ -87,6 +87,47 @@ steps_table = sa.Table(
 )
 
 
+# Statements of the per-trial hot path, built once: SQLAlchemy then only binds values.
+_t = trials_table.c
+_INSERT_TRIAL = trials_table.insert().values(
+    study_id=sa.bindparam("p_study_id"),
+    number=sa.bindparam("p_number"),
+    state=sa.bindparam("p_state"),
+    params=sa.bindparam("p_params"),
+    retry_of=sa.bindparam("p_retry_of"),
+    started_at=sa.bindparam("p_started_at"),
+    heartbeat_at=sa.bindparam("p_started_at"),
+    worker=sa.bindparam("p_worker"),
+)
+_NEXT_NUMBER = sa.select(sa.func.coalesce(sa.func.max(_t.number) + 1, 0)).where(
+    _t.study_id == sa.bindparam("p_study_id")
+)
+_INSERT_STEP = steps_table.insert().values(
+    trial_id=sa.bindparam("p_trial_id"),
+    step=sa.bindparam("p_step"),
+    at=sa.bindparam("p_at"),
+    metrics=sa.bindparam("p_metrics"),
+)
+_BEAT_ONE = (
+    trials_table.update()
+    .where(_t.id == sa.bindparam("p_trial_id"))
+    .values(heartbeat_at=sa.bindparam("p_at"))
+)
+_FINISH_TRIAL = (
+    trials_table.update()
+    .where(_t.id == sa.bindparam("p_trial_id"))
+    .values(
+        state=sa.bindparam("p_state"),
+        params=sa.bindparam("p_params"),
+        score=sa.bindparam("p_score"),
+        best_step=sa.bindparam("p_best_step"),
+        reason=sa.bindparam("p_reason"),
+        finished_at=sa.bindparam("p_finished_at"),
+        heartbeat_at=sa.bindparam("p_finished_at"),
+    )
+)
+
+
 class SchemaVersionError(RuntimeError):
     """The stored schema was written by a newer tunewise."""
 
@@ -230,21 +271,18 @@ class SQLStorage(Storage):
         for _attempt in range(20):
             try:
                 with self.engine.begin() as conn:
-                    number = conn.execute(
-                        sa.select(sa.func.coalesce(sa.func.max(trials_table.c.number) + 1, 0))
-                        .where(trials_table.c.study_id == study_id)
-                    ).scalar_one()
+                    number = conn.execute(_NEXT_NUMBER, {"p_study_id": study_id}).scalar_one()
                     result = conn.execute(
-                        trials_table.insert().values(
-                            study_id=study_id,
-                            number=number,
-                            state=TrialState.RUNNING.value,
-                            params=params,
-                            retry_of=retry_of,
-                            started_at=started_at,
-                            heartbeat_at=started_at,
-                            worker=worker,
-                        )
+                        _INSERT_TRIAL,
+                        {
+                            "p_study_id": study_id,
+                            "p_number": number,
+                            "p_state": TrialState.RUNNING.value,
+                            "p_params": params,
+                            "p_retry_of": retry_of,
+                            "p_started_at": started_at,
+                            "p_worker": worker,
+                        },
                     )
                     return NewTrial(result.inserted_primary_key[0], int(number))
             except sa.exc.IntegrityError:
@@ -254,15 +292,15 @@ class SQLStorage(Storage):
     def add_step(self, trial_id: Any, step: Step) -> None:
         with self.engine.begin() as conn:
             conn.execute(
-                steps_table.insert().values(
-                    trial_id=trial_id, step=step.step, at=step.at, metrics=_dumps(step.metrics)
-                )
+                _INSERT_STEP,
+                {
+                    "p_trial_id": trial_id,
+                    "p_step": step.step,
+                    "p_at": step.at,
+                    "p_metrics": _dumps(step.metrics),
+                },
             )
-            conn.execute(
-                trials_table.update()
-                .where(trials_table.c.id == trial_id)
-                .values(heartbeat_at=step.at)
-            )
+            conn.execute(_BEAT_ONE, {"p_trial_id": trial_id, "p_at": step.at})
 
     def finish_trial(
         self,
@@ -276,17 +314,16 @@ class SQLStorage(Storage):
     ) -> None:
         with self.engine.begin() as conn:
             conn.execute(
-                trials_table.update()
-                .where(trials_table.c.id == trial_id)
-                .values(
-                    state=state.value,
-                    params=_dumps(values),
-                    score=score,
-                    best_step=best_step,
-                    reason=reason,
-                    finished_at=finished_at,
-                    heartbeat_at=finished_at,
-                )
+                _FINISH_TRIAL,
+                {
+                    "p_trial_id": trial_id,
+                    "p_state": state.value,
+                    "p_params": _dumps(values),
+                    "p_score": score,
+                    "p_best_step": best_step,
+                    "p_reason": reason,
+                    "p_finished_at": finished_at,
+                },
             )
 
     def heartbeat(self, trial_ids: Sequence[Any], at: float) -> None:

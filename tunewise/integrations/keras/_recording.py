@@ -1,0 +1,174 @@
+"""The callback that records every epoch of every trial, checks the objective, keeps best weights.
+
+Also: turning what ``run_trial`` returns (a number, a dict, a ``History``, or a list of them,
+one per execution) into per-epoch metrics, and averaging executions epoch by epoch.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+import numpy as np
+
+from ...errors import FatalValueError
+
+if TYPE_CHECKING:
+    from ...objective import MultiObjective, Objective
+    from ...trial import Trial
+
+EpochLogs = dict[str, float]
+Run = list[EpochLogs]  # one execution: its epochs' logs, in order
+
+
+class ObjectiveNotLoggedError(FatalValueError):
+    """The objective is not among the metrics the model logs; the search stops at once."""
+
+
+def objective_missing_message(name: str, logged: Sequence[str]) -> str:
+    logged = sorted(logged)
+    lines = [f"The objective {name!r} is not in the metrics the model logs: {', '.join(logged)}."]
+    if name.startswith("val_") and not any(k.startswith("val_") for k in logged):
+        lines.append(
+            "No validation metric was logged at all: pass validation_data=(x_val, y_val) or "
+            "validation_split=0.2 to search(), or tune a training metric "
+            f"(objective={name[4:]!r})."
+        )
+    # A logged name that extends the objective (val_acc -> val_accuracy, val_auc -> val_auc_1)
+    # is the likely intent; otherwise only a near-identical spelling (a typo) is suggested.
+    close = sorted((k for k in logged if k.startswith(name)), key=len)[:1] or (
+        difflib.get_close_matches(name, logged, n=1, cutoff=0.8)
+    )
+    if close:
+        lines.append(f"Did you mean objective={close[0]!r}?")
+    elif name not in logged:
+        lines.append(
+            "Add the metric to model.compile(metrics=[...]) or pick one of the logged names."
+        )
+    return " ".join(lines)
+
+
+def scalar_logs(logs: Mapping[str, Any] | None) -> EpochLogs:
+    """Keep the numeric entries of Keras' epoch logs as plain floats (NaN kept as NaN)."""
+    out: EpochLogs = {}
+    for k, v in (logs or {}).items():
+        try:
+            out[str(k)] = float(np.asarray(v).item() if hasattr(v, "shape") else v)
+        except (TypeError, ValueError):
+            continue
+    return out
+
+
+@dataclass
+class TrialRecord:
+    """What the recorder collected during one trial (all executions)."""
+
+    runs: list[Run] = field(default_factory=list)
+    best_value: float | None = None
+    best_weights: list[np.ndarray] | None = None
+    live_steps: int = 0
+
+
+def make_recorder(
+    keras: Any,
+    record: TrialRecord,
+    trial: "Trial",
+    objective: "Objective | MultiObjective",
+    report_live: bool,
+) -> Any:
+    """A Keras callback bound to one execution of one trial."""
+
+    class EpochRecorder(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.run: Run = []
+            record.runs.append(self.run)
+
+        def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+            metrics = scalar_logs(logs)
+            if not self.run and len(record.runs) == 1:
+                for name in objective.names:
+                    if name not in metrics:
+                        raise ObjectiveNotLoggedError(objective_missing_message(name, metrics))
+            self.run.append(metrics)
+            if report_live:
+                trial.report(epoch, metrics)
+                record.live_steps += 1
+            value = objective.value_from(metrics)
+            if value is None or not math.isfinite(value):
+                return
+            if record.best_value is None or objective.is_better(value, record.best_value):
+                record.best_value = value
+                record.best_weights = [np.array(w) for w in self.model.get_weights()]
+
+    return EpochRecorder()
+
+
+def runs_from_result(result: Any, objective_name: str) -> list[Run] | None:
+    """Per-execution epoch logs from a ``run_trial``/``fit`` result; None for a History-free None.
+
+    A number is ``{objective: value}`` for one epoch; a dict is one epoch; a ``History`` is
+    its epochs; a list holds one of those per execution.
+    """
+    if result is None:
+        return None
+    if isinstance(result, (list, tuple)):
+        runs: list[Run] = []
+        for item in result:
+            sub = runs_from_result(item, objective_name)
+            if sub:
+                runs.extend(sub)
+        return runs
+    history = getattr(result, "history", None)
+    if isinstance(history, Mapping):
+        n = max((len(v) for v in history.values()), default=0)
+        return [
+            [
+                {k: float(v[i]) for k, v in history.items() if i < len(v)}
+                for i in range(n)
+            ]
+        ]
+    if isinstance(result, Mapping):
+        return [[scalar_logs(result)]]
+    try:
+        return [[{objective_name: float(result)}]]
+    except (TypeError, ValueError):
+        raise TypeError(
+            "run_trial (or HyperModel.fit) must return a number, a dict of metrics, a Keras "
+            f"History, or a list of those; got {type(result).__name__}."
+        ) from None
+
+
+def is_history_like(result: Any) -> bool:
+    if isinstance(result, (list, tuple)):
+        return all(is_history_like(r) for r in result)
+    return result is None or isinstance(getattr(result, "history", None), Mapping)
+
+
+#: Suffix of the metric that holds the spread (standard deviation) across executions.
+SPREAD_SUFFIX = "__std"
+
+
+def average_runs(runs: Sequence[Run]) -> list[EpochLogs]:
+    """Average executions epoch by epoch, adding ``<metric>__std`` for the spread.
+
+    An execution that stopped early (EarlyStopping) contributes only to the epochs it ran;
+    ``executions`` says how many executions each averaged epoch holds.
+    """
+    n_epochs = max((len(r) for r in runs), default=0)
+    averaged: list[EpochLogs] = []
+    for i in range(n_epochs):
+        present = [r[i] for r in runs if i < len(r)]
+        names = sorted({k for logs in present for k in logs})
+        epoch: EpochLogs = {}
+        for k in names:
+            values = np.array([logs[k] for logs in present if k in logs], dtype=float)
+            epoch[k] = float(values.mean())
+            if len(runs) > 1:
+                epoch[k + SPREAD_SUFFIX] = float(values.std())
+        if len(runs) > 1:
+            epoch["executions"] = float(len(present))
+        averaged.append(epoch)
+    return averaged

@@ -1,0 +1,366 @@
+"""Keras-Tuner-compatible tuners: thin facades of a sampler plus the Keras runner over a Study.
+
+``Tuner`` holds no algorithm: it builds models, fits them, records epochs and keeps the best
+weights; the Study (engine) decides configurations and keeps the books. ``RandomSearch``,
+``GridSearch``, ``BayesianOptimization`` and ``Hyperband`` only choose the sampler.
+"""
+
+from __future__ import annotations
+
+import copy
+import gc
+import json
+import os
+import shutil
+from typing import Any, Sequence
+
+import numpy as np
+
+from ...engine import ConsoleReporter, ResultsSummary, Study
+from ...errors import FailedTrialError
+from ...samplers import Sampler
+from ...space import HyperParameters, count_configurations
+from ...trial import FrozenTrial, Trial, TrialState, rank_trials
+from ._hypermodel import HyperModel, as_hypermodel
+from ._recording import (
+    TrialRecord,
+    average_runs,
+    is_history_like,
+    make_recorder,
+    runs_from_result,
+)
+
+#: Trials whose best-epoch weights are kept on disk by default (the rest are deleted).
+DEFAULT_KEEP_BEST_MODELS = 5
+
+_IGNORED_KWARGS = ("logger", "tuner_id", "distribution_strategy", "max_model_size")
+
+
+def _keras() -> Any:
+    try:
+        import keras
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "The Keras tuners need Keras 3: pip install 'tunewise[keras]'"
+        ) from exc
+    return keras
+
+
+class Oracle:
+    """Keras Tuner's ``tuner.oracle`` view of a study (read-only)."""
+
+    def __init__(self, tuner: "Tuner") -> None:
+        self._tuner = tuner
+
+    @property
+    def objective(self) -> Any:
+        return self._tuner.study.objective
+
+    @property
+    def max_trials(self) -> int | None:
+        return self._tuner.max_trials
+
+    @property
+    def trials(self) -> dict[str, FrozenTrial]:
+        return {t.trial_id: t for t in self._tuner.study.trials}
+
+    def get_space(self) -> HyperParameters:
+        return HyperParameters.for_trial(self._tuner.study.space, {}, inherited=False)
+
+    def get_best_trials(self, num_trials: int = 1) -> list[FrozenTrial]:
+        """The best completed trials, best first; never padded with failed ones."""
+        return rank_trials(self._tuner.study.trials, self._tuner.study.objective)[:num_trials]
+
+
+class Tuner:
+    """Base class of the Keras tuners; subclass it and override ``run_trial`` to tune anything.
+
+    ``run_trial(self, trial, *args, **kwargs)`` may return a number, a dict of metrics, a Keras
+    ``History`` or a list of these (one per execution), as in Keras Tuner.
+    """
+
+    #: Name stored in the study's signature (which studies a search may resume).
+    algorithm = "random"
+
+    def __init__(
+        self,
+        hypermodel: Any = None,
+        objective: Any = None,
+        max_trials: int | None = 10,
+        seed: int | None = None,
+        hyperparameters: HyperParameters | None = None,
+        tune_new_entries: bool = True,
+        allow_new_entries: bool = True,
+        max_retries_per_trial: int = 0,
+        max_consecutive_failed_trials: int = 3,
+        executions_per_trial: int = 1,
+        directory: str | os.PathLike[str] | None = None,
+        project_name: str | None = None,
+        overwrite: bool = False,
+        storage: Any = None,
+        score: str = "best",
+        keep_best_models: int = DEFAULT_KEEP_BEST_MODELS,
+        optimizer: Any = None,
+        loss: Any = None,
+        metrics: Any = None,
+        verbose: int = 1,
+        sampler: Sampler | None = None,
+        oracle: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        unknown = sorted(set(kwargs) - set(_IGNORED_KWARGS))
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__} got unexpected arguments {unknown}. "
+                "See help(tunewise.Tuner) for the accepted ones."
+            )
+        if oracle is not None:
+            sampler = sampler or oracle.make_sampler()
+            objective = objective if objective is not None else oracle.objective
+            max_trials = oracle.max_trials
+            seed = seed if seed is not None else oracle.seed
+        if int(executions_per_trial) < 1:
+            raise ValueError(f"executions_per_trial={executions_per_trial!r} must be >= 1.")
+        if int(keep_best_models) < 0:
+            raise ValueError(f"keep_best_models={keep_best_models!r} must be >= 0.")
+        self.hypermodel: HyperModel | None = as_hypermodel(hypermodel)
+        if self.hypermodel is None and type(self).run_trial is Tuner.run_trial:
+            raise ValueError(
+                "hypermodel is None: pass a build(hp) function or a HyperModel, or override "
+                "run_trial(self, trial, *args, **kwargs) in a subclass."
+            )
+        self.max_trials = max_trials
+        self.executions_per_trial = int(executions_per_trial)
+        self.keep_best_models = int(keep_best_models)
+        self.directory = os.fspath(directory) if directory is not None else "."
+        self.project_name = project_name or "untitled_project"
+        self._compile_overrides = {
+            k: v for k, v in (("optimizer", optimizer), ("loss", loss), ("metrics", metrics)) if v
+        }
+        self._max_model_size = kwargs.get("max_model_size")
+        self._distribution_strategy = kwargs.get("distribution_strategy")
+        self._reporter = ConsoleReporter(verbose)
+        self._study_kwargs = dict(
+            objective=objective,
+            sampler=sampler if sampler is not None else self._make_sampler(),
+            storage=storage,
+            directory=self.directory,
+            project_name=self.project_name,
+            seed=seed,
+            score=score,
+            max_retries_per_trial=max_retries_per_trial,
+            max_consecutive_failed_trials=max_consecutive_failed_trials,
+            algorithm=self.algorithm,
+            hyperparameters=hyperparameters,
+            tune_new_entries=tune_new_entries,
+            allow_new_entries=allow_new_entries,
+            reporter=self._reporter,
+        )
+        self.study = Study(overwrite=overwrite, **self._study_kwargs)
+        self.oracle = Oracle(self)
+        self._records: dict[int, TrialRecord] = {}
+        self._announce()
+        if self.hypermodel is not None:
+            self._populate_space()
+
+    # ------------------------------------------------------------------ subclass hooks
+    def _make_sampler(self) -> Sampler:
+        from ...samplers import RandomSampler
+
+        return RandomSampler()
+
+    def _announce(self) -> None:
+        """Say which algorithm runs (facades whose algorithm is not the named one say so)."""
+
+    # ------------------------------------------------------------------ space
+    def _populate_space(self) -> None:
+        """Build once with default values to register the space (as Keras Tuner does)."""
+        hp = HyperParameters.for_trial(self.study.space, {}, inherited=True)
+        keras = _keras()
+        keras.backend.clear_session()
+        self.hypermodel.declare_hyperparameters(hp)
+        self.hypermodel.build(hp)
+        keras.backend.clear_session()
+        self.study._merge_space(hp.space, hp.changes)
+
+    def search_space_summary(self, extended: bool = False) -> None:
+        space = self.study.space
+        size = count_configurations(space)
+        print("Search space summary")
+        print(f"Default search space size: {len(space)}")
+        if size is not None:
+            print(f"Distinct configurations: {size}")
+        for hp in space:
+            print(f"{hp.name} ({hp.class_name})")
+            print(hp.get_config())
+
+    # ------------------------------------------------------------------ search
+    def search(self, *fit_args: Any, **fit_kwargs: Any) -> None:
+        """Run the search; the arguments go to ``model.fit`` (``callbacks`` are copied per trial).
+
+        ``verbose`` is passed to ``fit`` and also sets tunewise's own output (0 silences both).
+        """
+        if "verbose" in fit_kwargs:
+            self._reporter.verbose = int(fit_kwargs["verbose"])
+        self._fit_args = fit_args
+        self._fit_kwargs = fit_kwargs
+        self.on_search_begin()
+        try:
+            self.study.optimize(
+                self._run_and_record,
+                max_trials=self.max_trials,
+                callbacks=[self._after_trial],
+            )
+        finally:
+            self.on_search_end()
+
+    def on_search_begin(self) -> None:
+        """Hook, as in Keras Tuner."""
+
+    def on_search_end(self) -> None:
+        """Hook, as in Keras Tuner."""
+
+    def _run_and_record(self, hp: HyperParameters, trial: Trial) -> Any:
+        record = self._records[trial.number] = TrialRecord()
+        self._current = (trial, record)
+        result = self.run_trial(trial, *self._fit_args, **copy.copy(self._fit_kwargs))
+        recorded = bool(record.runs) and is_history_like(result)
+        if not (recorded and record.live_steps):  # else every epoch is stored already
+            runs = record.runs if recorded else runs_from_result(result, self.study.objective.name)
+            first = trial.next_step()
+            for i, epoch in enumerate(average_runs(runs or [])):
+                trial.report(first + i, epoch)
+        self._save_best_weights(trial, record)
+        return None
+
+    def run_trial(self, trial: Trial, *args: Any, **kwargs: Any) -> Any:
+        """Build and fit ``executions_per_trial`` models; returns their Histories."""
+        return [
+            self._build_and_fit_model(trial, *args, **copy.copy(kwargs))
+            for _ in range(self.executions_per_trial)
+        ]
+
+    def _build_and_fit_model(self, trial: Trial, *args: Any, **kwargs: Any) -> Any:
+        hp = trial.hyperparameters
+        model = self._try_build(hp)
+        kwargs["callbacks"] = self._callbacks_for(trial, kwargs.get("callbacks"))
+        return self.hypermodel.fit(hp, model, *args, **kwargs)
+
+    def _callbacks_for(self, trial: Trial, user_callbacks: Sequence[Any] | None) -> list[Any]:
+        """The recorder, then fresh copies of the user's callbacks (so no state leaks).
+
+        The recorder runs first so that the weights it keeps are those the epoch's metrics were
+        computed with, before any user callback changes them.
+        """
+        keras = _keras()
+        callbacks = [copy.deepcopy(cb) for cb in (user_callbacks or [])]
+        for cb in callbacks:
+            if isinstance(cb, keras.callbacks.TensorBoard):
+                cb.log_dir = os.path.join(str(cb.log_dir), f"trial_{trial.trial_id}")
+        _, record = self._current
+        live = self.executions_per_trial == 1
+        return [make_recorder(keras, record, trial, self.study.objective, live), *callbacks]
+
+    def _try_build(self, hp: HyperParameters) -> Any:
+        keras = _keras()
+        keras.backend.clear_session()
+        gc.collect()
+        if self._distribution_strategy is not None:
+            with self._distribution_strategy.scope():
+                model = self.hypermodel.build(hp)
+        else:
+            model = self.hypermodel.build(hp)
+        if model is None:
+            raise FailedTrialError("build(hp) returned None; it must return a Keras model.")
+        if self._compile_overrides:
+            model.compile(
+                optimizer=self._compile_overrides.get("optimizer", model.optimizer),
+                loss=self._compile_overrides.get("loss", model.loss),
+                metrics=self._compile_overrides.get("metrics"),
+            )
+        if self._max_model_size and model.count_params() > self._max_model_size:
+            raise FailedTrialError(
+                f"The model has {model.count_params()} parameters, more than "
+                f"max_model_size={self._max_model_size}."
+            )
+        return model
+
+    # ------------------------------------------------------------------ best weights
+    @property
+    def project_dir(self) -> str:
+        return os.path.join(self.directory, self.project_name)
+
+    def get_trial_dir(self, trial_id: str | int) -> str:
+        number = int(trial_id)
+        return os.path.join(self.project_dir, self.study.name, f"trial_{number:02d}")
+
+    def _weights_path(self, number: int) -> str:
+        return os.path.join(self.get_trial_dir(number), "best.weights.npz")
+
+    def _save_best_weights(self, trial: Trial, record: TrialRecord) -> None:
+        if record.best_weights is None or self.keep_best_models == 0:
+            return
+        path = self._weights_path(trial.number)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        np.savez(path, *record.best_weights)
+        with open(os.path.join(os.path.dirname(path), "trial.json"), "w") as f:
+            json.dump({"trial_id": trial.trial_id, "values": trial.hyperparameters.values}, f)
+
+    def _after_trial(self, study: Study, frozen: FrozenTrial) -> None:
+        self._records.pop(frozen.number, None)
+        keep = {t.number for t in rank_trials(study.trials, study.objective)[: self.keep_best_models]}
+        for t in study.trials:
+            if t.number not in keep and t.state is not TrialState.RUNNING:
+                path = self._weights_path(t.number)
+                if os.path.exists(path):
+                    shutil.rmtree(os.path.dirname(path), ignore_errors=True)
+
+    # ------------------------------------------------------------------ results
+    def results_summary(self, num_trials: int = 10) -> ResultsSummary:
+        """Print the best trials and return the summary (``.best_objective`` and more)."""
+        return self.study.results_summary(num_trials)
+
+    def get_best_hyperparameters(self, num_trials: int = 1) -> list[HyperParameters]:
+        """Hyperparameters of the best completed trials, best first (never failed ones)."""
+        space = self.study.space
+        return [
+            HyperParameters.for_trial(space, t.values, inherited=False)
+            for t in self.oracle.get_best_trials(num_trials)
+        ]
+
+    def get_best_models(self, num_models: int = 1) -> list[Any]:
+        """The best trials' models with the weights of their scored (best) epoch."""
+        if num_models > self.keep_best_models:
+            raise ValueError(
+                f"num_models={num_models} but only the best keep_best_models="
+                f"{self.keep_best_models} trials keep their weights; pass a larger "
+                "keep_best_models to the tuner."
+            )
+        models = []
+        for hp, trial in zip(
+            self.get_best_hyperparameters(num_models), self.oracle.get_best_trials(num_models)
+        ):
+            path = self._weights_path(trial.number)
+            if not os.path.exists(path):
+                raise FileNotFoundError(
+                    f"No stored weights for trial {trial.trial_id} at {path}: "
+                    "run_trial did not fit a Keras model through the tuner."
+                )
+            model = self.hypermodel.build(hp)
+            with np.load(path, allow_pickle=False) as data:
+                model.set_weights([data[f"arr_{i}"] for i in range(len(data.files))])
+            models.append(model)
+        return models
+
+    def reload(self) -> None:
+        """Re-read the study from storage (e.g. after another process added trials)."""
+        self.study = Study(**self._study_kwargs)
+
+    def get_state(self) -> dict[str, Any]:
+        return {"study": self.study.name, "location": self.study.location}
+
+    @property
+    def remaining_trials(self) -> int | None:
+        if self.max_trials is None:
+            return None
+        return max(0, self.max_trials - self.study.n_slots)
