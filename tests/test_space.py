@@ -55,7 +55,7 @@ def grid_indices(n):
     if n <= MAX_GRID_CHECKS:
         return range(n)
     step = (n - 1) / (MAX_GRID_CHECKS - 1)
-    return sorted({int(round(i * step)) for i in range(MAX_GRID_CHECKS)})
+    return sorted({round(i * step) for i in range(MAX_GRID_CHECKS)})
 
 
 def is_index_grid(hp):
@@ -84,7 +84,7 @@ def assert_on_step_grid(hp, v):
         if isinstance(hp, Float):
             assert abs(k - round(k)) < 1e-6, (hp, v, k)
         else:  # an Int's log grid is rounded: v == round(min * step**k) for an integer k
-            assert v == int(round(lo * step ** round(k))), (hp, v, k)
+            assert v == round(lo * step ** round(k)), (hp, v, k)
     else:
         k = (v - lo) / step
         assert abs(k - round(k)) < 1e-6, (hp, v, k)
@@ -124,7 +124,7 @@ def check_contract(hp, units):
     assert same_value(hp, hp.from_unit(hp.to_unit(hp.default)), hp.default)
     # Monotonic: a larger u never gives a smaller value.
     if isinstance(hp, (Int, Float)):
-        for a, b in zip(decoded, decoded[1:]):
+        for a, b in itertools.pairwise(decoded):
             assert a <= b, (hp, decoded)
     if isinstance(hp, Choice):
         idx = [hp.grid_index(v) for v in decoded]
@@ -258,8 +258,9 @@ def choices(draw):
         values = draw(st.lists(st.integers(-1000, 1000), min_size=1, max_size=12, unique=True))
     elif kind == "float":
         values = draw(
-            st.lists(st.floats(-1e6, 1e6).map(lambda x: x + 0.0), min_size=1, max_size=12,
-                     unique=True)
+            st.lists(
+                st.floats(-1e6, 1e6).map(lambda x: x + 0.0), min_size=1, max_size=12, unique=True
+            )
         )
     elif kind == "str":
         values = draw(st.lists(st.text(max_size=5), min_size=1, max_size=12, unique=True))
@@ -276,14 +277,26 @@ booleans_hp = st.builds(Boolean, st.just("b"), default_value=st.booleans())
 fixed_hp = st.builds(
     Fixed,
     st.just("x"),
-    value=st.one_of(st.integers(), st.floats(allow_nan=False, allow_infinity=False),
-                    st.text(max_size=5), st.booleans()),
+    value=st.one_of(
+        st.integers(),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.text(max_size=5),
+        st.booleans(),
+    ),
 )
 
 all_hps = st.one_of(
-    int_linear(), int_log_no_step(), int_log_int_step(), int_log_float_step(),
-    int_reverse_log(), float_linear(), float_log(), float_reverse_log(), choices(),
-    booleans_hp, fixed_hp,
+    int_linear(),
+    int_log_no_step(),
+    int_log_int_step(),
+    int_log_float_step(),
+    int_reverse_log(),
+    float_linear(),
+    float_log(),
+    float_reverse_log(),
+    choices(),
+    booleans_hp,
+    fixed_hp,
 )
 
 
@@ -302,8 +315,15 @@ def test_first_call_returns_defaults():
     assert hp.Boolean("shuffle", default=True) is True
     assert hp.Fixed("epochs", 10) == 10
     assert hp.values == {
-        "units": 32, "layers": 3, "lr": 1e-4, "dropout": 0.2, "act": "relu", "bs": 128,
-        "bn": False, "shuffle": True, "epochs": 10,
+        "units": 32,
+        "layers": 3,
+        "lr": 1e-4,
+        "dropout": 0.2,
+        "act": "relu",
+        "bs": 128,
+        "bn": False,
+        "shuffle": True,
+        "epochs": 10,
     }
     assert [h.name for h in hp.space] == list(hp.values)
     assert type(hp["units"]) is int and type(hp["lr"]) is float
@@ -323,9 +343,8 @@ def test_redefinition_within_scope_or_not_is_distinct():
     hp = HyperParameters()
     hp.Choice("m", ["a", "b"])
     hp.Int("k", 1, 3)
-    with pytest.raises(ValueError, match="'k'"):
-        with hp.conditional_scope("m", "a"):
-            hp.Int("k", 1, 3)
+    with pytest.raises(ValueError, match="'k'"), hp.conditional_scope("m", "a"):
+        hp.Int("k", 1, 3)
 
 
 def build_model(hp):
@@ -344,8 +363,15 @@ def build_model(hp):
 def test_for_trial_returns_given_values():
     space_hp = HyperParameters()
     build_model(space_hp)
-    values = {"units": 40, "act": "tanh", "lr": 0.01, "model": "cnn", "kernel": 3,
-              "pool": True, "bn": False}
+    values = {
+        "units": 40,
+        "act": "tanh",
+        "lr": 0.01,
+        "model": "cnn",
+        "kernel": 3,
+        "pool": True,
+        "bn": False,
+    }
     hp = HyperParameters.for_trial(space_hp.space, values)
     out = build_model(hp)
     assert out == values
@@ -366,8 +392,14 @@ def test_for_trial_plain_values_from_numpy():
 
 @pytest.mark.parametrize(
     ("values", "expected"),
-    [([1, 2, 3], True), ([0.1, 0.2], True), ([3, 1, 2], True), (["a", "b"], False),
-     ([True, False], False), (["x"], False)],
+    [
+        ([1, 2, 3], True),
+        ([0.1, 0.2], True),
+        ([3, 1, 2], True),
+        (["a", "b"], False),
+        ([True, False], False),
+        (["x"], False),
+    ],
 )
 def test_choice_ordered_default(values, expected):
     hp = HyperParameters()
@@ -397,8 +429,18 @@ def test_int_log_step_is_a_multiplier():
 def test_float_step_grid_is_rounded():
     f = Float("f", 0.1, 1.0, step=0.1)
     assert f.grid_size == 10
-    assert [f.grid_value(i) for i in range(10)] == [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8,
-                                                     0.9, 1.0]
+    assert [f.grid_value(i) for i in range(10)] == [
+        0.1,
+        0.2,
+        0.3,
+        0.4,
+        0.5,
+        0.6,
+        0.7,
+        0.8,
+        0.9,
+        1.0,
+    ]
 
 
 @pytest.mark.parametrize("p", [0.0, 0.1, 0.25, 0.5, 0.9, 1.0])
@@ -417,8 +459,9 @@ def test_reverse_log_mirrors_log(bounds, p):
     lo, hi = bounds
     rl = Float("f", lo, hi, sampling="reverse_log")
     lg = Float("f", lo, hi, sampling="log")
-    assert math.isclose(rl.from_unit(p), lo + hi - lg.from_unit(1 - p), rel_tol=1e-9,
-                        abs_tol=1e-12 * hi)
+    assert math.isclose(
+        rl.from_unit(p), lo + hi - lg.from_unit(1 - p), rel_tol=1e-9, abs_tol=1e-12 * hi
+    )
 
 
 def test_int_log_without_step_covers_every_integer():
@@ -449,8 +492,12 @@ ERROR_CASES = [
     ("int-float-max", lambda hp: hp.Int("units", 1, 10.25), "units", "10.25"),
     ("int-str-min", lambda hp: hp.Int("units", "1", 10), "units", "'1'"),
     ("int-float-step", lambda hp: hp.Int("units", 0, 10, step=1.5), "units", "1.5"),
-    ("int-log-step-str", lambda hp: hp.Int("units", 1, 10, step="2", sampling="log"),
-     "units", "'2'"),
+    (
+        "int-log-step-str",
+        lambda hp: hp.Int("units", 1, 10, step="2", sampling="log"),
+        "units",
+        "'2'",
+    ),
     ("float-inf", lambda hp: hp.Float("lr", 0.0, math.inf), "lr", "inf"),
     ("sampling", lambda hp: hp.Int("units", 1, 10, sampling="cubic"), "units", "cubic"),
     ("choice-empty", lambda hp: hp.Choice("act", []), "act", "[]"),
@@ -459,43 +506,79 @@ ERROR_CASES = [
     ("choice-bool-int", lambda hp: hp.Choice("act", [True, 1]), "act", "True"),
     ("choice-dup", lambda hp: hp.Choice("act", [1, 2, 1]), "act", "[1, 2, 1]"),
     ("choice-dup-str", lambda hp: hp.Choice("act", ["a", "b", "a"]), "act", "'a', 'b', 'a'"),
-    ("choice-ordered-str", lambda hp: hp.Choice("act", ["a", "b"], ordered=True), "act",
-     "ordered=True"),
-    ("choice-ordered-bool", lambda hp: hp.Choice("act", [True, False], ordered=True), "act",
-     "ordered=True"),
+    (
+        "choice-ordered-str",
+        lambda hp: hp.Choice("act", ["a", "b"], ordered=True),
+        "act",
+        "ordered=True",
+    ),
+    (
+        "choice-ordered-bool",
+        lambda hp: hp.Choice("act", [True, False], ordered=True),
+        "act",
+        "ordered=True",
+    ),
     ("int-default-above", lambda hp: hp.Int("units", 1, 10, default=11), "units", "11"),
     ("int-default-below", lambda hp: hp.Int("units", 1, 10, default=0), "units", "default=0"),
     ("int-default-off-grid", lambda hp: hp.Int("units", 0, 10, step=2, default=3), "units", "3"),
-    ("int-default-off-log-grid",
-     lambda hp: hp.Int("units", 1, 64, step=2, sampling="log", default=3), "units", "3"),
+    (
+        "int-default-off-log-grid",
+        lambda hp: hp.Int("units", 1, 64, step=2, sampling="log", default=3),
+        "units",
+        "3",
+    ),
     ("int-default-bool", lambda hp: hp.Int("units", 0, 10, default=True), "units", "True"),
     ("float-default-out", lambda hp: hp.Float("lr", 0.0, 1.0, default=1.5), "lr", "1.5"),
-    ("float-default-off-grid", lambda hp: hp.Float("lr", 0.0, 1.0, step=0.25, default=0.3),
-     "lr", "0.3"),
+    (
+        "float-default-off-grid",
+        lambda hp: hp.Float("lr", 0.0, 1.0, step=0.25, default=0.3),
+        "lr",
+        "0.3",
+    ),
     ("choice-default", lambda hp: hp.Choice("act", ["a", "b"], default="z"), "act", "'z'"),
     ("choice-default-int", lambda hp: hp.Choice("bs", [1, 2], default=3), "bs", "3"),
-    ("choice-default-bool-for-int", lambda hp: hp.Choice("bs", [1, 2], default=True), "bs",
-     "True"),
-    ("choice-default-bool-for-int0", lambda hp: hp.Choice("bs", [0, 1], default=False), "bs",
-     "False"),
+    ("choice-default-bool-for-int", lambda hp: hp.Choice("bs", [1, 2], default=True), "bs", "True"),
+    (
+        "choice-default-bool-for-int0",
+        lambda hp: hp.Choice("bs", [0, 1], default=False),
+        "bs",
+        "False",
+    ),
     ("bool-default", lambda hp: hp.Boolean("flag", default=1), "flag", "1"),
     ("fixed-list", lambda hp: hp.Fixed("const", [1, 2]), "const", "[1, 2]"),
     ("fixed-nan", lambda hp: hp.Fixed("const", math.nan), "const", "nan"),
-    ("int-log-step-too-small", lambda hp: hp.Int("a", 1, 100, step=1.5, sampling="log"), "a",
-     "1.5"),
+    (
+        "int-log-step-too-small",
+        lambda hp: hp.Int("a", 1, 100, step=1.5, sampling="log"),
+        "a",
+        "1.5",
+    ),
     ("int-log-step-one", lambda hp: hp.Int("a", 2, 100, step=1, sampling="log"), "a", "step=1"),
-    ("float-log-step-le-1", lambda hp: hp.Float("lr", 1e-4, 1.0, step=1.0, sampling="log"),
-     "lr", "1.0"),
-    ("float-log-step-half", lambda hp: hp.Float("lr", 1e-4, 1.0, step=0.5, sampling="log"),
-     "lr", "0.5"),
-    ("scope-unregistered", lambda hp: hp.conditional_scope("ghost", "x").__enter__(), "ghost",
-     "ghost"),
+    (
+        "float-log-step-le-1",
+        lambda hp: hp.Float("lr", 1e-4, 1.0, step=1.0, sampling="log"),
+        "lr",
+        "1.0",
+    ),
+    (
+        "float-log-step-half",
+        lambda hp: hp.Float("lr", 1e-4, 1.0, step=0.5, sampling="log"),
+        "lr",
+        "0.5",
+    ),
+    (
+        "scope-unregistered",
+        lambda hp: hp.conditional_scope("ghost", "x").__enter__(),
+        "ghost",
+        "ghost",
+    ),
     ("get-unknown", lambda hp: hp.get("missing"), "missing", "missing"),
 ]
 
 
-@pytest.mark.parametrize(("call", "name", "bad"), [c[1:] for c in ERROR_CASES],
-                         ids=[c[0] for c in ERROR_CASES])
+@pytest.mark.parametrize(
+    ("call", "name", "bad"), [c[1:] for c in ERROR_CASES], ids=[c[0] for c in ERROR_CASES]
+)
 def test_errors_name_hyperparameter_and_value(call, name, bad):
     hp = HyperParameters()
     with pytest.raises(ValueError) as info:
@@ -513,8 +596,11 @@ def test_errors_name_hyperparameter_and_value(call, name, bad):
         (lambda hp: hp.Int("a", 1, 10), lambda hp: hp.Int("a", 1, 10, step=3), "step=3"),
         (lambda hp: hp.Int("a", 1, 10), lambda hp: hp.Float("a", 1.0, 10.0), "Float"),
         (lambda hp: hp.Choice("a", ["x", "y"]), lambda hp: hp.Choice("a", ["x", "z"]), "'z'"),
-        (lambda hp: hp.Float("a", 0.0, 1.0), lambda hp: hp.Float("a", 0.0, 1.0, default=0.5),
-         "0.5"),
+        (
+            lambda hp: hp.Float("a", 0.0, 1.0),
+            lambda hp: hp.Float("a", 0.0, 1.0, default=0.5),
+            "0.5",
+        ),
         (lambda hp: hp.Boolean("a"), lambda hp: hp.Fixed("a", 3), "3"),
     ],
 )
@@ -539,9 +625,8 @@ def test_redefinition_of_inherited_definition_is_allowed_once():
 def test_scope_value_not_a_parent_value():
     hp = HyperParameters()
     hp.Choice("model", ["mlp", "cnn"])
-    with pytest.raises(ValueError) as info:
-        with hp.conditional_scope("model", ["cnn", "rnn"]):
-            pass
+    with pytest.raises(ValueError) as info, hp.conditional_scope("model", ["cnn", "rnn"]):
+        pass
     assert "'model'" in str(info.value) and "'rnn'" in str(info.value)
 
 
@@ -618,9 +703,8 @@ def test_nested_scopes(trial, expected):
 def test_scope_is_popped_after_an_error():
     hp = HyperParameters()
     hp.Choice("m", ["a", "b"])
-    with pytest.raises(RuntimeError):
-        with hp.conditional_scope("m", "a"):
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), hp.conditional_scope("m", "a"):
+        raise RuntimeError("boom")
     assert hp.Int("k", 1, 3) == 1
     assert hp.space[-1].conditions == ()
 
@@ -681,13 +765,22 @@ def test_get_config_shape_and_round_trip():
     config = hp.get_config()
     assert set(config) == {"space", "values"}
     assert [c["class_name"] for c in config["space"]] == [
-        "Int", "Choice", "Float", "Choice", "Int", "Boolean", "Boolean"]
+        "Int",
+        "Choice",
+        "Float",
+        "Choice",
+        "Int",
+        "Boolean",
+        "Boolean",
+    ]
     for item in config["space"]:
         assert set(item) == {"class_name", "config"}
         assert item["config"]["name"]
     by_name = {c["config"]["name"]: c["config"] for c in config["space"]}
     assert by_name["pool"]["conditions"] == [
-        {"parent": "model", "values": ["cnn"]}, {"parent": "kernel", "values": [2, 3]}]
+        {"parent": "model", "values": ["cnn"]},
+        {"parent": "kernel", "values": [2, 3]},
+    ]
     assert by_name["units"]["min_value"] == 8 and by_name["units"]["step"] == 8
     assert by_name["lr"]["sampling"] == "log"
     assert config["values"] == {k: v for k, v in out.items() if v is not None}
@@ -710,9 +803,15 @@ def test_from_config_unknown_class():
         hyperparameter_from_config({"class_name": "Nope", "config": {"name": "x"}})
 
 
-@given(all_hps, st.lists(st.tuples(st.text(min_size=1, max_size=3),
-                                   st.lists(st.integers(0, 3), min_size=1, max_size=2)),
-                         max_size=2))
+@given(
+    all_hps,
+    st.lists(
+        st.tuples(
+            st.text(min_size=1, max_size=3), st.lists(st.integers(0, 3), min_size=1, max_size=2)
+        ),
+        max_size=2,
+    ),
+)
 @PROPERTY
 def test_hyperparameter_config_json_round_trip(hp, conditions):
     cond = tuple(Condition(p, tuple(v)) for p, v in conditions)
@@ -731,11 +830,32 @@ def test_hyperparameter_config_json_round_trip(hp, conditions):
 
 @pytest.mark.parametrize(
     "strategy",
-    [int_linear(), int_log_no_step(), int_log_int_step(), int_log_float_step(),
-     int_reverse_log(), float_linear(), float_log(), float_reverse_log(), choices(),
-     booleans_hp, fixed_hp],
-    ids=["int-linear", "int-log", "int-log-int-step", "int-log-float-step", "int-reverse-log",
-         "float-linear", "float-log", "float-reverse-log", "choice", "boolean", "fixed"],
+    [
+        int_linear(),
+        int_log_no_step(),
+        int_log_int_step(),
+        int_log_float_step(),
+        int_reverse_log(),
+        float_linear(),
+        float_log(),
+        float_reverse_log(),
+        choices(),
+        booleans_hp,
+        fixed_hp,
+    ],
+    ids=[
+        "int-linear",
+        "int-log",
+        "int-log-int-step",
+        "int-log-float-step",
+        "int-reverse-log",
+        "float-linear",
+        "float-log",
+        "float-reverse-log",
+        "choice",
+        "boolean",
+        "fixed",
+    ],
 )
 def test_unit_encoding_contract(strategy):
     @given(strategy, st.lists(UNIT, max_size=8))
@@ -748,30 +868,46 @@ def test_unit_encoding_contract(strategy):
 
 # Hand-picked definitions, each a corner of the contract.
 EXPLICIT_HPS = [
-    Int("i", 5, 5), Int("i", -3, 3), Int("i", 0, 10, step=3), Int("i", 1, 1024, step=2,
-                                                                   sampling="log"),
-    Int("i", 1, 100, step=2.5, sampling="log"), Int("i", 2, 100, step=1.5, sampling="log"),
-    Int("i", 3, 1000, step=1.4, sampling="log"), Int("i", 1, 1, sampling="log"),
-    Int("i", 1, 10**9, sampling="log"), Int("i", 1, 10**9, sampling="reverse_log"),
+    Int("i", 5, 5),
+    Int("i", -3, 3),
+    Int("i", 0, 10, step=3),
+    Int("i", 1, 1024, step=2, sampling="log"),
+    Int("i", 1, 100, step=2.5, sampling="log"),
+    Int("i", 2, 100, step=1.5, sampling="log"),
+    Int("i", 3, 1000, step=1.4, sampling="log"),
+    Int("i", 1, 1, sampling="log"),
+    Int("i", 1, 10**9, sampling="log"),
+    Int("i", 1, 10**9, sampling="reverse_log"),
     Int("i", 1, 100, step=7, sampling="reverse_log"),
-    Float("f", 0.0, 0.0), Float("f", 0.0, 1.0, step=0.1), Float("f", 0.1, 0.7, step=0.2),
-    Float("f", -1.0, 1.0, step=0.3), Float("f", 1e-6, 1.0, sampling="log"),
-    Float("f", 1e-6, 1.0, step=10.0, sampling="log"), Float("f", 1e-3, 1.0, sampling="reverse_log"),
-    Float("f", 1e-3, 1.0, step=0.1, sampling="reverse_log"), Float("f", 0.5, 0.5, sampling="log"),
-    Float("f", 0.0, 0.99999999995, step=0.1),        # 1e-9 grid tolerance: top bin near max
+    Float("f", 0.0, 0.0),
+    Float("f", 0.0, 1.0, step=0.1),
+    Float("f", 0.1, 0.7, step=0.2),
+    Float("f", -1.0, 1.0, step=0.3),
+    Float("f", 1e-6, 1.0, sampling="log"),
+    Float("f", 1e-6, 1.0, step=10.0, sampling="log"),
+    Float("f", 1e-3, 1.0, sampling="reverse_log"),
+    Float("f", 1e-3, 1.0, step=0.1, sampling="reverse_log"),
+    Float("f", 0.5, 0.5, sampling="log"),
+    Float("f", 0.0, 0.99999999995, step=0.1),  # 1e-9 grid tolerance: top bin near max
     Float("f", 1.0, 7.999999996, step=2.0, sampling="log"),
-    Float("f", 0.1234567890123, 1.0, step=0.1),      # min with more than 12 digits
+    Float("f", 0.1234567890123, 1.0, step=0.1),  # min with more than 12 digits
     Float("f", 0.1234567890127, 1.0, step=0.1),
     Float("f", 1e-9, 1e-8, step=1e-9),
-    Float("f", 1 / 3, 1.0, step=0.1),                # grid_value(0) rounded below min
+    Float("f", 1 / 3, 1.0, step=0.1),  # grid_value(0) rounded below min
     Float("f", 0.0, 1.857716131225743, step=1.857716131225743),  # top rounded above max
     Float("f", 31.622776601683793, 31.622776601683793, step=2.0, sampling="log"),
     Int("i", 1, 999_999_999, step=10, sampling="log"),  # 1e-9 count tolerance: 10**9 > max
     Int("i", 182, 1_819_999_996, step=10, sampling="log"),
     Int("i", 0, 9_999_999_999, step=10_000_000_000),
-    Choice("c", values=(3, 1, 2)), Choice("c", values=(0.5,)), Choice("c", values=("", "a")),
-    Choice("c", values=(False, True), default_value=True), Boolean("b"),
-    Boolean("b", default_value=True), Fixed("x", "s"), Fixed("x", 0.1), Fixed("x", True),
+    Choice("c", values=(3, 1, 2)),
+    Choice("c", values=(0.5,)),
+    Choice("c", values=("", "a")),
+    Choice("c", values=(False, True), default_value=True),
+    Boolean("b"),
+    Boolean("b", default_value=True),
+    Fixed("x", "s"),
+    Fixed("x", 0.1),
+    Fixed("x", True),
 ]
 
 
@@ -803,13 +939,37 @@ def test_monotone_and_clipped(hp, u1, u2):
 def test_int_contains_rejects_off_grid_and_bad_types():
     h = Int("i", 0, 20, step=5)
     assert [h.contains(v) for v in (0, 5, 20, 5.0, 3, 25, -5, "5", None, True)] == [
-        True, True, True, True, False, False, False, False, False, False]
+        True,
+        True,
+        True,
+        True,
+        False,
+        False,
+        False,
+        False,
+        False,
+        False,
+    ]
     f = Float("f", 0.0, 1.0, step=0.25)
     assert [f.contains(v) for v in (0.0, 0.25, 1, 0.3, 1.25, math.nan, "0.5", False)] == [
-        True, True, True, False, False, False, False, False]
+        True,
+        True,
+        True,
+        False,
+        False,
+        False,
+        False,
+        False,
+    ]
     c = Choice("c", values=(1, 2))
     assert [c.contains(v) for v in (1, 2, 3, "1", True, 1.5)] == [
-        True, True, False, False, False, False]
+        True,
+        True,
+        False,
+        False,
+        False,
+        False,
+    ]
 
 
 # ====================================================================== 6. enumeration
@@ -839,8 +999,9 @@ def finite_spaces(draw):
         if space and draw(st.booleans()):
             parent = draw(st.sampled_from(space))
             grid = [parent.grid_value(j) for j in range(parent.grid_size)]
-            vals = draw(st.lists(st.sampled_from(grid), min_size=1, max_size=len(grid),
-                                 unique=True))
+            vals = draw(
+                st.lists(st.sampled_from(grid), min_size=1, max_size=len(grid), unique=True)
+            )
             conditions.append(Condition(parent.name, tuple(vals)))
         space.append(type(hp)(**{**hp.__dict__, "conditions": tuple(conditions)}))
     return space
