@@ -1,4 +1,4 @@
-"""The Keras facade on another backend (JAX), and memory that stays flat over a long search."""
+"""The Keras facade on other backends (JAX, PyTorch), and memory that stays flat over a long search."""
 
 from __future__ import annotations
 
@@ -69,10 +69,11 @@ def run(tmp_path, backend: str, n_trials: int) -> dict[str, list[str]]:
     return {ln.split()[0]: ln.split()[1:] for ln in proc.stdout.splitlines() if ln.strip()}
 
 
-def test_the_keras_facade_runs_on_the_jax_backend(tmp_path):
-    pytest.importorskip("jax")
-    out = run(tmp_path, "jax", 4)
-    assert out["BACKEND"] == ["jax"]
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_the_keras_facade_runs_on_other_backends(tmp_path, backend):
+    pytest.importorskip(backend)
+    out = run(tmp_path, backend, 4)
+    assert out["BACKEND"] == [backend]
     best, acc = map(float, out["BEST"])
     assert 0.5 < best <= 1.0
     # The best model reloads with its scored epoch's weights: its accuracy on the validation
