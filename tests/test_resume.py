@@ -168,3 +168,14 @@ def test_resume_after_sigkill_in_the_middle_of_a_trial_loses_no_completed_trial(
     assert rerun.state is TrialState.COMPLETED
     assert study.n_slots == 6
     assert sum(t.state is TrialState.COMPLETED for t in trials) == 6
+
+
+def test_a_hyperparameter_removed_from_the_code_is_not_recorded_in_new_trials(tmp_path):
+    def two(hp):
+        return hp.Float("x", 0, 1) + hp.Float("dropout", 0, 0.5)
+
+    project(tmp_path).optimize(two, max_trials=2)
+    again = project(tmp_path)
+    again.optimize(lambda hp: hp.Float("x", 0, 1), max_trials=4)
+    assert all("dropout" in t.values for t in again.trials[:2])
+    assert all(set(t.values) == {"x"} for t in again.trials[2:])

@@ -83,11 +83,15 @@ class HyperParameters:
 
     @property
     def values(self) -> dict[str, Any]:
-        """The active hyperparameters' values, in registration order."""
+        """The active hyperparameters' values, in registration order.
+
+        In a trial's container, a definition inherited from the stored space that the code
+        did not define in this trial (removed from the code, or not reached) is left out.
+        """
         return {
             name: self._assigned[name]
             for name, hp in self._space.items()
-            if name in self._assigned and self.is_active(hp)
+            if name in self._assigned and name not in self._inherited and self.is_active(hp)
         }
 
     def is_active(self, hp: HyperParameter | str) -> bool:
