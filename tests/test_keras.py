@@ -119,6 +119,10 @@ def test_user_callbacks_are_copied_per_trial(tmp_path, data):
         x, y, epochs=6, validation_data=(xv, yv), callbacks=[stopper, early], verbose=0
     )
     assert [len(t.steps) for t in tuner.study.trials] == [3, 3, 3]
+    attrs = tuner.study.trials[0].attrs
+    assert attrs["epochs_asked"] == 6 and attrs["epochs_run"] == [3] and attrs["stopped_early"]
+    assert attrs["early_stopping"]["monitor"] == "val_loss"
+    assert attrs["early_stopping"]["patience"] == 100
     assert stopper.epochs_seen == 0 and early.model is None  # the originals never ran
 
 

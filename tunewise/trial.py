@@ -117,6 +117,7 @@ class FrozenTrial:
     retry_of: int | None = None
     started_at: float | None = None
     finished_at: float | None = None
+    attrs: dict[str, Any] = field(default_factory=dict)
     storage_id: Any = field(default=None, compare=False, repr=False)
 
     @property
@@ -230,6 +231,7 @@ class Trial:
         self.retry_of = retry_of
         self.storage_id = storage_id
         self.steps: list[Step] = []
+        self.attrs: dict[str, Any] = {}
         self.started_at = time.time()
         self._objective_name = objective_name
         self._on_step = on_step
@@ -253,6 +255,10 @@ class Trial:
         record = Step(step, _as_metrics(metrics, self._objective_name), time.time())
         self.steps.append(record)
         self._on_step(self, record)
+
+    def set_attr(self, key: str, value: Any) -> None:
+        """Store a plain JSON fact about this trial's run (kept with the trial, read by the doctor)."""
+        self.attrs[str(key)] = value
 
     def next_step(self) -> int:
         return self.steps[-1].step + 1 if self.steps else 0

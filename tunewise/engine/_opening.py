@@ -73,6 +73,7 @@ class Opened:
     record: StudyRecord
     resumed: bool
     notes: list[str] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
 
 
 def open_study(
@@ -86,10 +87,12 @@ def open_study(
     studies = storage.list_studies()
     matching = [s for s in studies if s.settings.get("signature") == signature]
     notes: list[str] = []
+    events: list[dict[str, Any]] = []
     if overwrite and matching:
         for s in matching:
             n = len(storage.get_trials(s.id))
             storage.delete_study(s.id)
+            events.append({"event": "overwrote", "study": s.name, "trials": n})
             notes.append(
                 f"overwrite=True: deleted the stored study {s.name!r} ({n} trials) "
                 f"in {storage.location}."
@@ -97,7 +100,7 @@ def open_study(
         studies = [s for s in studies if s not in matching]
         matching = []
     if matching:
-        return Opened(matching[-1], resumed=True, notes=notes)
+        return Opened(matching[-1], resumed=True, notes=notes, events=events)
     taken = {s.name for s in studies}
     name = base_name
     k = 2
@@ -108,11 +111,15 @@ def open_study(
     if studies:
         other = studies[-1]
         n_other = len(storage.get_trials(other.id))
+        differences = _differences(other.settings.get("signature", {}), signature)
+        events.append(
+            {"event": "new_study_beside", "other": other.name, "differences": differences}
+        )
         notes.append(
             f"{storage.location} already holds study {other.name!r} ({n_other} trials; "
             f"{describe_signature(other.settings.get('signature', {'algorithm': '?', 'objective': signature['objective'], 'score': '?'}))}). "
-            f"This search differs ({_differences(other.settings.get('signature', {}), signature)}), "
+            f"This search differs ({differences}), "
             f"so it runs as a new study {name!r} beside it; the stored study is kept and its "
             "trials are not ranked with these."
         )
-    return Opened(record, resumed=False, notes=notes)
+    return Opened(record, resumed=False, notes=notes, events=events)

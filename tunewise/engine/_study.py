@@ -73,6 +73,7 @@ class Study:
         allow_new_entries: bool = True,
         verbose: int = 1,
         reporter: ConsoleReporter | None = None,
+        extra_settings: dict[str, Any] | None = None,
     ) -> None:
         if score not in SCORE_RULES:
             raise ValueError(f"score={score!r} is not one of {SCORE_RULES}; use 'best' or 'last'.")
@@ -110,10 +111,17 @@ class Study:
         self._study_id = opened.record.id
         self.resumed = opened.resumed
         self.notes: list[str] = list(opened.notes)
-        stored_seed = opened.record.settings.get("seed")
+        self.events: list[dict[str, Any]] = list(opened.events)
+        """What happened to the study in this session (resumed, space changed...), as data."""
+        self._settings = dict(opened.record.settings)
+        stored_seed = self._settings.get("seed")
         self.seed = int(seed) if seed is not None else int(stored_seed)
-        if opened.resumed and seed is not None and stored_seed != self.seed:
-            self.storage.save_settings(self._study_id, {**opened.record.settings, "seed": self.seed})
+        wanted = {**self._settings, "seed": self.seed, "sampler": self.sampler.get_config()}
+        if extra_settings:
+            wanted.update(extra_settings)
+        if wanted != self._settings:
+            self._settings = wanted
+            self.storage.save_settings(self._study_id, self._settings)
 
         self._space: dict[str, HyperParameter] = {
             c["config"]["name"]: hyperparameter_from_config(c) for c in opened.record.space
@@ -134,6 +142,7 @@ class Study:
         if opened.resumed:
             self._recover_crashed_trials()
             self.notes.append(self._resume_note())
+            self.events.append({"event": "resumed", "trials": len(self.trials)})
         for note in self.notes:
             self.reporter.note(note)
 
@@ -301,7 +310,7 @@ class Study:
             values = hps.values
             finished = time.time()
             self.storage.finish_trial(
-                trial.storage_id, state, values, score, best_step, reason, finished
+                trial.storage_id, state, values, score, best_step, reason, finished, trial.attrs
             )
             frozen = FrozenTrial(
                 number=trial.number,
@@ -314,6 +323,7 @@ class Study:
                 retry_of=trial.retry_of,
                 started_at=trial.started_at,
                 finished_at=finished,
+                attrs=dict(trial.attrs),
                 storage_id=trial.storage_id,
             )
             self._running.pop(trial.number, None)
@@ -328,6 +338,14 @@ class Study:
         changed = False
         for old, new in changes:
             if old is not None and self._space.get(new.name) == old:
+                self.events.append(
+                    {
+                        "event": "space_changed",
+                        "name": new.name,
+                        "old": old.describe(),
+                        "new": new.describe(),
+                    }
+                )
                 self.reporter.warn(
                     f"Search space changed since the stored study: {new.name!r} was "
                     f"{old.describe()}, now {new.describe()}. Stored trials keep their values "
@@ -410,6 +428,12 @@ class Study:
             raise ValueError(f"max_trials={max_trials!r} must be >= 1 (or None for no limit).")
         call = _caller(fn)
         started = time.monotonic()
+        run: dict[str, Any] = {
+            "started_at": time.time(),
+            "max_trials": max_trials,
+            "timeout": timeout,
+            "trials_before": len(self.trials),
+        }
         if max_trials is not None and self.n_slots >= max_trials and not self._reruns:
             self.reporter.note(
                 f"Study {self.name!r} in {self.location} already has {self.n_slots} trials "
@@ -417,7 +441,95 @@ class Study:
                 "shown is the stored one. To search further, raise max_trials (e.g. "
                 f"max_trials={max_trials * 2}), or pass overwrite=True to start afresh."
             )
+            self._record_run(run, "already_finished")
             return self
+        first_new = len(self.trials)
+        heartbeat = _Heartbeat(self)
+        heartbeat.start()
+        stopped_because = "error"
+        try:
+            stopped_because = self._loop(call, max_trials, timeout, started, callbacks)
+        except FatalError:
+            stopped_because = "fatal_error"
+            raise
+        except TooManyFailedTrialsError:
+            stopped_because = "too_many_failures"
+            raise
+        except KeyboardInterrupt:
+            stopped_because = "interrupted"
+            raise
+        finally:
+            heartbeat.stop()
+            self._record_run(run, stopped_because)
+            self.reporter.search_finished(
+                self.trials[first_new:], time.monotonic() - started, self.best_trial, self.objective
+            )
+        return self
+
+    def _loop(
+        self,
+        call: Callable[[HyperParameters, Trial], Result],
+        max_trials: int | None,
+        timeout: float | None,
+        started: float,
+        callbacks: Sequence[Callable[["Study", FrozenTrial], None]],
+    ) -> str:
+        """Run trials until a limit; returns why it stopped (stored in the study's run log)."""
+        consecutive_failures = 0
+        while True:
+            if max_trials is not None and self.n_slots >= max_trials and not self._reruns:
+                return "max_trials"
+            if timeout is not None and time.monotonic() - started >= timeout:
+                self.reporter.note(f"Timeout of {timeout:g}s reached; no new trial started.")
+                return "timeout"
+            trial = self.ask()
+            if trial is None:
+                self.reporter.note(
+                    "Search space exhausted after "
+                    f"{self.count_unique_configurations()} unique configurations: every "
+                    "configuration has been tried, so the search stops. Widen the space "
+                    "(more values, a finer step) to search further."
+                )
+                return "exhausted"
+            frozen, fatal = self._run_one(call, trial, max_trials)
+            for callback in callbacks:
+                callback(self, frozen)
+            if frozen.state is not TrialState.FAILED:
+                consecutive_failures = 0
+                continue
+            if self._reruns and self._reruns[0][0] == _original(frozen):
+                continue  # a re-run follows; the configuration has not failed yet
+            consecutive_failures += 1
+            if fatal is not None:
+                raise fatal
+            limit = self.max_consecutive_failed_trials
+            if limit and consecutive_failures >= limit:
+                raise TooManyFailedTrialsError(
+                    f"{consecutive_failures} trials in a row failed "
+                    f"(max_consecutive_failed_trials={limit}); the search stops. Completed "
+                    f"trials are kept in {self.location}. The last failure:\n{frozen.reason}"
+                )
+
+    def _record_run(self, run: dict[str, Any], stopped_because: str) -> None:
+        """Append this optimize call to the study's run log (read by the doctor)."""
+        run.update(
+            finished_at=time.time(),
+            trials_run=len(self.trials) - run.pop("trials_before"),
+            stopped_because=stopped_because,
+            events=list(self.events),
+        )
+        self.events.clear()
+        self._settings = {**self._settings, "runs": [*self._settings.get("runs", []), run]}
+        self.storage.save_settings(self._study_id, self._settings)
+
+    @property
+    def runs(self) -> list[dict[str, Any]]:
+        """The run log: one entry per ``optimize`` call (when, how many trials, why it stopped)."""
+        return list(self._settings.get("runs", []))
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return dict(self._settings)
         consecutive_failures = 0
         last_failure = ""
         first_new = len(self.trials)

@@ -78,8 +78,12 @@ class Storage(abc.ABC):
         best_step: int | None,
         reason: str | None,
         finished_at: float,
+        attrs: dict[str, Any] | None = None,
     ) -> None:
-        """Set the final state; ``values`` replaces the stored ones (define-by-run adds entries)."""
+        """Set the final state; ``values`` replaces the stored ones (define-by-run adds entries).
+
+        ``attrs`` are plain JSON facts about the run (epochs asked and run, early stopping...).
+        """
 
     @abc.abstractmethod
     def heartbeat(self, trial_ids: Sequence[Any], at: float) -> None: ...

@@ -99,11 +99,13 @@ class InMemoryStorage(Storage):
         best_step: int | None,
         reason: str | None,
         finished_at: float,
+        attrs: dict[str, Any] | None = None,
     ) -> None:
         with self._lock:
             row = self._trials[trial_id]
             row.trial = replace(
                 row.trial,
+                attrs=copy.deepcopy(attrs or {}),
                 state=state,
                 values=copy.deepcopy(values),
                 score=score,

@@ -69,6 +69,7 @@ trials_table = sa.Table(
     sa.Column("finished_at", sa.Float, nullable=True),
     sa.Column("heartbeat_at", sa.Float, nullable=False),
     sa.Column("worker", sa.String(256), nullable=False),
+    sa.Column("attrs", sa.Text, nullable=False, server_default="{}"),
     sa.UniqueConstraint("study_id", "number", name="uq_tunewise_trial_number"),
 )
 
@@ -124,6 +125,7 @@ _FINISH_TRIAL = (
         reason=sa.bindparam("p_reason"),
         finished_at=sa.bindparam("p_finished_at"),
         heartbeat_at=sa.bindparam("p_finished_at"),
+        attrs=sa.bindparam("p_attrs"),
     )
 )
 
@@ -311,6 +313,7 @@ class SQLStorage(Storage):
         best_step: int | None,
         reason: str | None,
         finished_at: float,
+        attrs: dict[str, Any] | None = None,
     ) -> None:
         with self.engine.begin() as conn:
             conn.execute(
@@ -323,6 +326,7 @@ class SQLStorage(Storage):
                     "p_best_step": best_step,
                     "p_reason": reason,
                     "p_finished_at": finished_at,
+                    "p_attrs": _dumps(attrs or {}),
                 },
             )
 
@@ -374,6 +378,7 @@ class SQLStorage(Storage):
                 retry_of=r.retry_of,
                 started_at=r.started_at,
                 finished_at=r.finished_at,
+                attrs=json.loads(r.attrs),
                 storage_id=r.id,
             )
             for r in rows

@@ -69,6 +69,27 @@ class TrialRecord:
     best_value: float | None = None
     best_weights: list[np.ndarray] | None = None
     live_steps: int = 0
+    epochs_asked: list[int] = field(default_factory=list)
+    early_stopping: list[Any] = field(default_factory=list)
+
+    def attrs(self) -> dict[str, Any]:
+        """Plain facts about the fits, stored with the trial for the doctor."""
+        out: dict[str, Any] = {
+            "epochs_asked": max(self.epochs_asked) if self.epochs_asked else None,
+            "epochs_run": [len(r) for r in self.runs],
+        }
+        if self.early_stopping:
+            cb = self.early_stopping[0]
+            out["early_stopping"] = {
+                "monitor": getattr(cb, "monitor", None),
+                "patience": int(getattr(cb, "patience", 0)),
+                "min_delta": float(abs(getattr(cb, "min_delta", 0.0))),
+                "restore_best_weights": bool(getattr(cb, "restore_best_weights", False)),
+                "stopped_epochs": [int(getattr(c, "stopped_epoch", 0)) for c in self.early_stopping],
+            }
+        if out["epochs_asked"] is not None:
+            out["stopped_early"] = any(n < out["epochs_asked"] for n in out["epochs_run"])
+        return out
 
 
 def make_recorder(
@@ -85,6 +106,11 @@ def make_recorder(
             super().__init__()
             self.run: Run = []
             record.runs.append(self.run)
+
+        def on_train_begin(self, logs: Mapping[str, Any] | None = None) -> None:
+            epochs = (self.params or {}).get("epochs")
+            if epochs is not None:
+                record.epochs_asked.append(int(epochs))
 
         def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
             metrics = scalar_logs(logs)

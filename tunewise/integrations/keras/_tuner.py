@@ -224,6 +224,9 @@ class Tuner:
         record = self._records[trial.number] = TrialRecord()
         self._current = (trial, record)
         result = self.run_trial(trial, *self._fit_args, **copy.copy(self._fit_kwargs))
+        if record.runs:
+            for key, value in record.attrs().items():
+                trial.set_attr(key, value)
         recorded = bool(record.runs) and is_history_like(result)
         if not (recorded and record.live_steps):  # else every epoch is stored already
             runs = record.runs if recorded else runs_from_result(result, self.study.objective.name)
@@ -254,10 +257,12 @@ class Tuner:
         """
         keras = _keras()
         callbacks = [copy.deepcopy(cb) for cb in (user_callbacks or [])]
+        _, record = self._current
         for cb in callbacks:
             if isinstance(cb, keras.callbacks.TensorBoard):
                 cb.log_dir = os.path.join(str(cb.log_dir), f"trial_{trial.trial_id}")
-        _, record = self._current
+            if isinstance(cb, keras.callbacks.EarlyStopping):
+                record.early_stopping.append(cb)
         live = self.executions_per_trial == 1
         return [make_recorder(keras, record, trial, self.study.objective, live), *callbacks]
 
