@@ -444,6 +444,10 @@ class Study:
             self._record_run(run, "already_finished")
             return self
         first_new = len(self.trials)
+        if self.reporter.verbose > 0:
+            from ..diagnostics._watch import StallWatcher  # the doctor sits above the engine
+
+            callbacks = [*callbacks, StallWatcher()]
         heartbeat = _Heartbeat(self)
         heartbeat.start()
         stopped_because = "error"
@@ -522,6 +526,12 @@ class Study:
         self._settings = {**self._settings, "runs": [*self._settings.get("runs", []), run]}
         self.storage.save_settings(self._study_id, self._settings)
 
+    def diagnose(self) -> Any:
+        """The doctor's report on this study: why the best objective is (not) improving."""
+        from ..diagnostics import diagnose
+
+        return diagnose(self)
+
     @property
     def runs(self) -> list[dict[str, Any]]:
         """The run log: one entry per ``optimize`` call (when, how many trials, why it stopped)."""
@@ -533,6 +543,10 @@ class Study:
         consecutive_failures = 0
         last_failure = ""
         first_new = len(self.trials)
+        if self.reporter.verbose > 0:
+            from ..diagnostics._watch import StallWatcher  # the doctor sits above the engine
+
+            callbacks = [*callbacks, StallWatcher()]
         heartbeat = _Heartbeat(self)
         heartbeat.start()
         try:

@@ -88,6 +88,10 @@ class BayesianOptimization(RandomSearch):
         self.beta = beta
         super().__init__(hypermodel, objective, max_trials, seed=seed, **kwargs)
 
+    def _tuner_settings(self) -> dict[str, Any]:
+        return {"num_initial_points": self.num_initial_points, "alpha": self.alpha,
+                "beta": self.beta}
+
     def _announce(self) -> None:
         self._reporter.note(
             "BayesianOptimization: the Gaussian-process sampler has not landed in this version; "
@@ -138,6 +142,10 @@ class Hyperband(RandomSearch):
                 self.hyperband_iterations
             )
         super().__init__(hypermodel, objective, max_trials, seed=seed, **kwargs)
+
+    def _tuner_settings(self) -> dict[str, Any]:
+        return {"max_epochs": self.max_epochs, "factor": self.factor,
+                "hyperband_iterations": self.hyperband_iterations}
 
     def _announce(self) -> None:
         self._reporter.note(

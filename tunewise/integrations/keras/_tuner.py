@@ -155,6 +155,7 @@ class Tuner:
             tune_new_entries=tune_new_entries,
             allow_new_entries=allow_new_entries,
             reporter=self._reporter,
+            extra_settings={"tuner": {"class": type(self).__name__, **self._tuner_settings()}},
         )
         self.study = Study(overwrite=overwrite, **self._study_kwargs)
         self.oracle = Oracle(self)
@@ -168,6 +169,10 @@ class Tuner:
         from ...samplers import RandomSampler
 
         return RandomSampler()
+
+    def _tuner_settings(self) -> dict[str, Any]:
+        """Facade settings stored with the study (the doctor reads them)."""
+        return {}
 
     def _announce(self) -> None:
         """Say which algorithm runs (facades whose algorithm is not the named one say so)."""
@@ -356,6 +361,10 @@ class Tuner:
                 model.set_weights([data[f"arr_{i}"] for i in range(len(data.files))])
             models.append(model)
         return models
+
+    def diagnose(self) -> Any:
+        """The doctor's report: why the best objective is (not) improving, with evidence and fixes."""
+        return self.study.diagnose()
 
     def reload(self) -> None:
         """Re-read the study from storage (e.g. after another process added trials)."""

@@ -1,0 +1,54 @@
+"""The doctor: explain, from the stored history, why a search's best objective stalls.
+
+Each check is a small pure function from a :class:`SearchHistory` to findings, registered in
+:data:`CHECKS`; ``stagnation`` runs last because it says whether the others explain a stall.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._model import SEVERITIES, Check, Finding, Report, SearchHistory
+from . import _checks_curves, _checks_search, _checks_setup
+
+#: Every check, in the order findings of equal severity are listed.
+CHECKS: list[Check] = [
+    *_checks_setup.CHECKS,
+    *_checks_search.CHECKS,
+    *_checks_curves.CHECKS,
+]
+
+
+def diagnose_history(history: SearchHistory) -> Report:
+    """Run every check on ``history`` and return the report."""
+    findings: list[Finding] = []
+    for check in CHECKS:
+        findings.extend(check(history))
+    findings.extend(_checks_search.check_stagnation(history, findings))
+    best = history.ranked[0].score if history.ranked else None
+    return Report(
+        study_name=history.study_name,
+        location=history.location,
+        objective=history.objective.describe(),
+        n_trials=len(history.trials),
+        best=best,
+        findings=findings,
+    )
+
+
+def diagnose(study: Any) -> Report:
+    """Diagnose a :class:`tunewise.Study` (or anything with ``.study``, such as a tuner)."""
+    study = getattr(study, "study", study)
+    return diagnose_history(SearchHistory.from_study(study))
+
+
+__all__ = [
+    "CHECKS",
+    "SEVERITIES",
+    "Check",
+    "Finding",
+    "Report",
+    "SearchHistory",
+    "diagnose",
+    "diagnose_history",
+]

@@ -1,0 +1,478 @@
+"""Checks on the search as a whole: budget, exhaustion, reloads, failures, ranges, stagnation."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from typing import Any
+
+from ..space import Choice, Float, HyperParameter, Int, config_key, count_configurations
+from ..trial import FrozenTrial, TrialState
+from ._model import Check, Finding, SearchHistory
+from ._stats import spearman
+
+#: Random search needs several trials per tuned dimension before its best means much: with
+#: fewer than this many per dimension the best is mostly the luck of the first draws.
+MIN_TRIALS_PER_DIMENSION = 5
+
+#: "Still improving" when the best so far moved, within the last quarter of the trials, by
+#: at least this share of its whole improvement since the first trial. Late gains of a
+#: converged random search are a few percent; a tenth is a real trend.
+LATE_WINDOW = 0.25
+LATE_GAIN_SHARE = 0.10
+
+#: Failed trials worth a warning (a tenth of the budget wasted), and a problem (half).
+FAILED_WARNING_SHARE = 0.10
+FAILED_PROBLEM_SHARE = 0.50
+
+#: A hyperparameter value "explains" failures when at least this share of the trials on one
+#: side of a threshold failed (with at least MIN_FAILED_IN_GROUP of them), and at most
+#: FAILED_OUTSIDE_SHARE of the others.
+FAILED_GROUP_SHARE = 0.8
+MIN_FAILED_IN_GROUP = 3
+FAILED_OUTSIDE_SHARE = 0.2
+
+#: Edge of a range: the outer tenth of the unit interval (or the first/last grid value).
+EDGE = 0.1
+#: With the best trial at an edge, the finding needs either this share of the top trials at
+#: the same edge, or trials getting better toward that edge across the whole search (rank
+#: correlation of position and goodness at least EDGE_TREND: a clear, not a chance, trend).
+EDGE_TOP_SHARE = 2 / 3
+EDGE_TREND = 0.5
+MIN_TRIALS_FOR_EDGE = 8
+
+#: A linear range spanning this many orders of magnitude puts nearly every sample in the top
+#: decade (90% of them for 3 orders), so the small values are never tried.
+SCALE_ORDERS = 3.0
+
+#: The best has "stalled" after this many completed trials without improvement, and at least
+#: this share of all completed trials.
+STAGNATION_MIN_TRIALS = 10
+STAGNATION_SHARE = 0.5
+
+
+# ---------------------------------------------------------------------- budget
+
+
+def check_budget_too_small(h: SearchHistory) -> list[Finding]:
+    """Too few trials for the dimensions, a Bayesian search still random, or cut off while improving."""
+    findings = []
+    n, d = len(h.completed), len(h.tuned_space)
+    exhausted = any(r.get("stopped_because") == "exhausted" for r in h.runs)
+    size = count_configurations(h.tuned_space)
+    if d and n < MIN_TRIALS_PER_DIMENSION * d and not exhausted and (size is None or size > n):
+        findings.append(
+            Finding(
+                "budget-too-small",
+                "warning",
+                f"Only {n} trials completed for {d} tuned hyperparameters: too few for the best "
+                "to be more than the luck of the first draws.",
+                {"completed_trials": n, "tuned_hyperparameters": d,
+                 "suggested_trials": MIN_TRIALS_PER_DIMENSION * d},
+                f"Raise max_trials to at least {MIN_TRIALS_PER_DIMENSION * d}, or tune fewer "
+                "hyperparameters (fix the ones that matter least with hp.Fixed).",
+            )
+        )
+    initial = _num_initial_points(h) or 3 * d  # Keras Tuner's default: 3 per hyperparameter
+    if h.algorithm == "bayesian" and 0 < n <= initial:
+        findings.append(
+            Finding(
+                "budget-too-small",
+                "warning",
+                f"The Bayesian optimizer never left its random initial phase: {n} trials "
+                f"completed, num_initial_points={initial}.",
+                {"completed_trials": n, "num_initial_points": initial},
+                f"Raise max_trials well above {initial} (e.g. {initial + 10 * max(1, d)}), or "
+                "lower num_initial_points.",
+            )
+        )
+    last = h.runs[-1] if h.runs else {}
+    curve = h.best_so_far()
+    if last.get("stopped_because") in ("max_trials", "timeout") and len(curve) >= 8:
+        first, best = curve[0][1], curve[-1][1]
+        cut = curve[int(len(curve) * (1 - LATE_WINDOW)) - 1][1]
+        total = abs(best - first)
+        late = abs(best - cut)
+        if total > 0 and late >= LATE_GAIN_SHARE * total:
+            limit = last["stopped_because"]
+            findings.append(
+                Finding(
+                    "budget-too-small",
+                    "warning",
+                    f"The search was cut by {limit} while still improving: the best moved by "
+                    f"{late:.4g} in the last quarter of its trials.",
+                    {"stopped_by": limit, "late_improvement": late, "total_improvement": total,
+                     "best_so_far_by_trial": [[k, v] for k, v in curve[-5:]]},
+                    "Raise max_trials (or the timeout): the search had not converged.",
+                )
+            )
+    return findings
+
+
+def _num_initial_points(h: SearchHistory) -> int | None:
+    for source in (h.settings.get("sampler", {}), h.settings.get("tuner", {})):
+        value = source.get("num_initial_points") if isinstance(source, dict) else None
+        if value:
+            return int(value)
+    return None
+
+
+# ---------------------------------------------------------------------- run log
+
+
+def check_search_space_exhausted(h: SearchHistory) -> list[Finding]:
+    exhausted = [r for r in h.runs if r.get("stopped_because") == "exhausted"]
+    if not exhausted:
+        return []
+    unique = len({config_key(t.values) for t in h.trials if t.retry_of is None})
+    size = count_configurations(h.tuned_space)
+    grid = h.algorithm == "grid"
+    return [
+        Finding(
+            "search-space-exhausted",
+            "info" if grid else "warning",
+            f"The discrete search space ran out after {unique} unique configurations, so the "
+            "search stopped early and no later trial could improve the best."
+            if not grid
+            else f"The grid is complete: all {unique} configurations were tried.",
+            {"unique_configurations": unique, "space_size": size,
+             "runs_stopped": len(exhausted)},
+            "Widen the space: larger ranges, finer steps, more choices, or a continuous "
+            "hp.Float (no step) for real-valued hyperparameters.",
+        )
+    ]
+
+
+def check_resumed_finished_project(h: SearchHistory) -> list[Finding]:
+    findings = []
+    runs = h.runs
+    if runs and runs[-1].get("stopped_because") == "already_finished":
+        last = runs[-1]
+        findings.append(
+            Finding(
+                "resumed-finished-project",
+                "warning",
+                f"The last run reloaded study {h.study_name!r}, which already had "
+                f"{last.get('max_trials')} trials, and ran no new trial: the best shown is the "
+                "stored one.",
+                {"max_trials": last.get("max_trials"), "stored_trials": len(h.trials),
+                 "location": h.location},
+                f"Raise max_trials above {last.get('max_trials')}, pass overwrite=True to start "
+                "afresh, or use a new project_name.",
+            )
+        )
+    events = [e for r in runs for e in r.get("events", [])]
+    beside = [e for e in events if e.get("event") == "new_study_beside"]
+    if beside:
+        e = beside[-1]
+        findings.append(
+            Finding(
+                "resumed-finished-project",
+                "info",
+                f"This study was started beside study {e['other']!r} in the same project because "
+                f"the search differs ({e['differences']}); their trials are not ranked together.",
+                {"other_study": e["other"], "differences": e["differences"]},
+                "Nothing to fix; pass a distinct project_name to keep projects apart.",
+            )
+        )
+    changes = {e["name"]: e for e in events if e.get("event") == "space_changed"}
+    if changes:
+        findings.append(
+            Finding(
+                "resumed-finished-project",
+                "info",
+                "The stored search space differed from the script's; the script's definitions "
+                "replaced it: " + "; ".join(
+                    f"{n}: {e['old']} -> {e['new']}" for n, e in changes.items()
+                ) + ".",
+                {"changed": {n: [e["old"], e["new"]] for n, e in changes.items()}},
+                "Stored trials keep their values; pass overwrite=True to rank only trials of "
+                "the new space.",
+            )
+        )
+    return findings
+
+
+# ---------------------------------------------------------------------- failures
+
+
+def _final_attempts(h: SearchHistory) -> list[FrozenTrial]:
+    """The last attempt of each configuration (re-runs replace the attempt they re-run)."""
+    last: dict[int, FrozenTrial] = {}
+    for t in sorted(h.trials, key=lambda t: t.number):
+        last[t.number if t.retry_of is None else t.retry_of] = t
+    return [t for t in last.values() if t.state is not TrialState.RUNNING]
+
+
+def _failure_kind(reason: str | None) -> str:
+    text = reason or ""
+    if re.search(r"was (nan|inf|-inf) at step", text):
+        return "nan-or-inf"
+    if "never reported" in text or "not in the metrics the model logs" in text:
+        return "objective-missing"
+    if "worker running trial" in text:
+        return "worker-died"
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    return lines[-1].split(":")[0].strip() if lines else "unknown"
+
+
+def check_failed_trials(h: SearchHistory) -> list[Finding]:
+    attempts = _final_attempts(h)
+    failed = [t for t in attempts if t.state is TrialState.FAILED]
+    if not attempts or not failed:
+        return []
+    share = len(failed) / len(attempts)
+    if share < FAILED_WARNING_SHARE:
+        return []
+    kinds = Counter(_failure_kind(t.reason) for t in failed)
+    patterns = _shared_values(h, attempts)
+    message = (
+        f"{len(failed)} of {len(attempts)} configurations failed "
+        f"({', '.join(f'{n} {k}' for k, n in kinds.most_common())})"
+    )
+    message += f"; {patterns[0]['text']}." if patterns else "."
+    if kinds.get("nan-or-inf") and patterns:
+        fix = f"Narrow the range: {patterns[0]['fix']}; or stabilise training (lower learning " \
+              "rate, gradient clipping with clipnorm=1.0)."
+    elif patterns:
+        fix = f"Narrow the range: {patterns[0]['fix']}."
+    elif kinds.get("nan-or-inf"):
+        fix = "Stabilise training: a lower learning rate range, gradient clipping (clipnorm=1.0)."
+    else:
+        fix = "Read the stored tracebacks (trial.reason) and fix the error in the objective."
+    return [
+        Finding(
+            "failed-trials",
+            "problem" if share >= FAILED_PROBLEM_SHARE else "warning",
+            message,
+            {"failed": len(failed), "configurations": len(attempts), "share": share,
+             "kinds": dict(kinds), "failed_trials": [t.trial_id for t in failed],
+             "shared_values": [p["text"] for p in patterns]},
+            fix,
+        )
+    ]
+
+
+def _shared_values(h: SearchHistory, attempts: list[FrozenTrial]) -> list[dict[str, Any]]:
+    """Hyperparameter values that most failed trials share and most others do not."""
+    out = []
+    for hp in h.space:
+        having = [t for t in attempts if hp.name in t.values]
+        if len(having) < MIN_FAILED_IN_GROUP:
+            continue
+        numeric = isinstance(hp, (Int, Float)) or (isinstance(hp, Choice) and hp.ordered)
+        if numeric:
+            found = _threshold_pattern(hp, having)
+            if found:
+                out.append(found)
+            continue
+        for value in {t.values[hp.name] for t in having}:
+            inside = [t for t in having if t.values[hp.name] == value]
+            found = _group_pattern(hp.name, inside, having, f"{hp.name}={value!r}")
+            if found:
+                found["fix"] = f"drop {value!r} from {hp.name!r}"
+                out.append(found)
+    return out
+
+
+def _threshold_pattern(hp: HyperParameter, having: list[FrozenTrial]) -> dict[str, Any] | None:
+    failed_values = [t.values[hp.name] for t in having if t.state is TrialState.FAILED]
+    if not failed_values:
+        return None
+    low, high = min(failed_values), max(failed_values)
+    above = [t for t in having if t.values[hp.name] >= low]
+    found = _group_pattern(hp.name, above, having, f"every {hp.name} >= {low:g}")
+    if found:
+        found["fix"] = f"{hp.name} max_value below {low:g}"
+        return found
+    below = [t for t in having if t.values[hp.name] <= high]
+    found = _group_pattern(hp.name, below, having, f"every {hp.name} <= {high:g}")
+    if found:
+        found["fix"] = f"{hp.name} min_value above {high:g}"
+    return found
+
+
+def _group_pattern(
+    name: str, inside: list[FrozenTrial], having: list[FrozenTrial], label: str
+) -> dict[str, Any] | None:
+    inside_failed = sum(t.state is TrialState.FAILED for t in inside)
+    outside = [t for t in having if t not in inside]
+    outside_failed = sum(t.state is TrialState.FAILED for t in outside)
+    if inside_failed < MIN_FAILED_IN_GROUP or inside_failed / len(inside) < FAILED_GROUP_SHARE:
+        return None
+    if outside and outside_failed / len(outside) > FAILED_OUTSIDE_SHARE:
+        return None
+    return {"text": f"{label} failed ({inside_failed} of {len(inside)})", "hyperparameter": name}
+
+
+# ---------------------------------------------------------------------- ranges
+
+
+def _wide_linear(hp: HyperParameter) -> bool:
+    """A linear range over many orders of magnitude (what ``scale-suspect`` flags)."""
+    return (
+        isinstance(hp, (Int, Float))
+        and hp.sampling == "linear"
+        and hp.min_value > 0
+        and math.log10(hp.max_value / hp.min_value) >= SCALE_ORDERS
+    )
+
+
+def _position(hp: HyperParameter, value: Any) -> float:
+    """Where ``value`` sits in its range, 0 to 1 (on the log scale for a wide linear range)."""
+    if _wide_linear(hp):  # judge on the log scale, where such a range is meant to be read
+        lo, hi = math.log(hp.min_value), math.log(hp.max_value)  # type: ignore[attr-defined]
+        return (math.log(max(value, hp.min_value)) - lo) / (hi - lo)  # type: ignore[attr-defined]
+    return hp.to_unit(value)
+
+
+def _edge(hp: HyperParameter, value: Any) -> str | None:
+    if _wide_linear(hp):
+        u = _position(hp, value)
+        return "min" if u <= EDGE else "max" if u >= 1 - EDGE else None
+    if hp.grid_size is not None and hp.grid_size >= 3:
+        index = hp.grid_index(value)
+        return "min" if index == 0 else "max" if index == hp.grid_size - 1 else None
+    u = hp.to_unit(value)
+    return "min" if u <= EDGE else "max" if u >= 1 - EDGE else None
+
+
+def check_boundary_optimum(h: SearchHistory) -> list[Finding]:
+    ranked = h.ranked
+    if len(ranked) < MIN_TRIALS_FOR_EDGE:
+        return []
+    findings = []
+    for hp in h.space:
+        numeric = isinstance(hp, (Int, Float)) or (isinstance(hp, Choice) and hp.ordered)
+        if not numeric or (hp.grid_size is not None and hp.grid_size < 3):
+            continue
+        with_hp = [t for t in ranked if hp.name in t.values]
+        if len({t.values[hp.name] for t in with_hp}) < 3:
+            continue
+        top = with_hp[: max(3, math.ceil(0.1 * len(with_hp)))]
+        edge = _edge(hp, top[0].values[hp.name])
+        if edge is None:
+            continue
+        same = [t for t in top if _edge(hp, t.values[hp.name]) == edge]
+        position = [_position(hp, t.values[hp.name]) for t in with_hp]
+        goodness = [h.goodness(t.score) for t in with_hp]  # type: ignore[arg-type]
+        rho = spearman(position, goodness) or 0.0
+        toward_edge = rho if edge == "max" else -rho
+        if len(same) < EDGE_TOP_SHARE * len(top) and toward_edge < EDGE_TREND:
+            continue
+        bound = _bound(hp, edge)
+        natural = bound == 0 or (isinstance(hp, Float) and bound == 1.0 and edge == "max")
+        findings.append(
+            Finding(
+                "boundary-optimum",
+                "info" if natural else "warning",
+                f"The best trials sit at the {edge} edge of {hp.name!r} "
+                f"({len(same)} of the top {len(top)}), so a better value may lie beyond it.",
+                {"hyperparameter": hp.name, "edge": edge, "bound": bound,
+                 "rank_correlation_toward_edge": toward_edge,
+                 "top_values": [t.values[hp.name] for t in top],
+                 "top_trials": [t.trial_id for t in top]},
+                _widen(hp, edge) + (" (if that bound is a natural limit, this is fine)"
+                                   if natural else ""),
+            )
+        )
+    return findings
+
+
+def _bound(hp: HyperParameter, edge: str) -> Any:
+    if isinstance(hp, Choice):
+        return hp.values[0] if edge == "min" else hp.values[-1]
+    return hp.min_value if edge == "min" else hp.max_value  # type: ignore[attr-defined]
+
+
+def _widen(hp: HyperParameter, edge: str) -> str:
+    if isinstance(hp, Choice):
+        side = "below" if edge == "min" else "above"
+        return f"Add values {side} {_bound(hp, edge)!r} to {hp.name!r}."
+    lo, hi = hp.min_value, hp.max_value  # type: ignore[attr-defined]
+    if hp.sampling != "linear" and lo > 0:  # type: ignore[attr-defined]
+        new = lo / 10 if edge == "min" else hi * 10
+    else:
+        width = hi - lo
+        new = lo - width / 2 if edge == "min" else hi + width / 2
+        if edge == "min" and lo >= 0 > new:
+            new = 0 if lo > 0 else new
+    if isinstance(hp, Int):
+        new = int(round(new))
+    arg = "min_value" if edge == "min" else "max_value"
+    return f"Widen {hp.name!r}: {arg}={new:g} (now {_bound(hp, edge):g})."
+
+
+def check_scale_suspect(h: SearchHistory) -> list[Finding]:
+    findings = []
+    for hp in h.space:
+        if not _wide_linear(hp):
+            continue
+        orders = math.log10(hp.max_value / hp.min_value)  # type: ignore[attr-defined]
+        values = [t.values[hp.name] for t in h.trials if hp.name in t.values]
+        top_decade = sum(v >= hp.max_value / 10 for v in values)
+        findings.append(
+            Finding(
+                "scale-suspect",
+                "warning",
+                f"{hp.name!r} spans {orders:.1f} orders of magnitude ({hp.min_value:g} to "
+                f"{hp.max_value:g}) but is sampled linearly, so almost every trial draws from "
+                "its top decade.",
+                {"hyperparameter": hp.name, "min_value": hp.min_value,
+                 "max_value": hp.max_value, "orders_of_magnitude": orders,
+                 "sampled": len(values), "in_top_decade": top_decade},
+                f'Use hp.{hp.class_name}({hp.name!r}, {hp.min_value:g}, {hp.max_value:g}, '
+                'sampling="log").',
+            )
+        )
+    return findings
+
+
+# ---------------------------------------------------------------------- stagnation
+
+
+def check_stagnation(h: SearchHistory, others: list[Finding]) -> list[Finding]:
+    """The best has not improved for many trials: say what explains it, or that it converged."""
+    curve = h.best_so_far()
+    if len(curve) < STAGNATION_MIN_TRIALS:
+        return []
+    last_gain = max(i for i in range(len(curve)) if i == 0 or curve[i][1] != curve[i - 1][1])
+    stalled = len(curve) - 1 - last_gain
+    if stalled < STAGNATION_MIN_TRIALS or stalled < STAGNATION_SHARE * len(curve):
+        return []
+    causes = sorted({f.code for f in others if f.severity in ("problem", "warning")})
+    evidence = {"completed_trials": len(curve), "trials_without_improvement": stalled,
+                "best_trial": f"{curve[last_gain][0]:02d}", "best": curve[-1][1]}
+    if causes:
+        return [
+            Finding(
+                "stagnation",
+                "warning",
+                f"The best has not improved for {stalled} trials; the findings above explain "
+                f"why: {', '.join(causes)}.",
+                {**evidence, "explained_by": causes},
+                "Fix those first; more trials of the same search will not help.",
+            )
+        ]
+    return [
+        Finding(
+            "stagnation",
+            "info",
+            f"The best has not improved for {stalled} trials and nothing in the history "
+            "explains it: the search looks converged, and this may simply be the best there is.",
+            evidence,
+            "Stop here, or change what is searched (other hyperparameters, a larger model, "
+            "better features) to go further.",
+        )
+    ]
+
+
+CHECKS: list[Check] = [
+    check_resumed_finished_project,
+    check_search_space_exhausted,
+    check_failed_trials,
+    check_budget_too_small,
+    check_boundary_optimum,
+    check_scale_suspect,
+]

@@ -1,0 +1,198 @@
+"""What the doctor reads (``SearchHistory``) and what it writes (``Finding``, ``Report``).
+
+A check is a pure function ``check(history) -> list[Finding]``: it reads plain data (the
+study's settings and run log, its search space, its trials with every step) and does no I/O.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Sequence
+
+from ..objective import MultiObjective, Objective, objective_from_config
+from ..space import HyperParameter
+from ..trial import FrozenTrial, TrialState, rank_trials
+
+SEVERITIES = ("problem", "warning", "info")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One diagnosis.
+
+    ``code`` is stable (tests and tools match on it); ``severity`` is ``problem`` (the search
+    cannot give a trustworthy best), ``warning`` (the best is likely worse than it could be) or
+    ``info``; ``message`` is one sentence; ``evidence`` holds the numbers and trial ids it rests
+    on; ``fix`` says what to change, concretely.
+    """
+
+    code: str
+    severity: str
+    message: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    fix: str = ""
+
+    def __post_init__(self) -> None:
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"severity={self.severity!r} is not one of {SEVERITIES}.")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SearchHistory:
+    """Everything stored about one study, as plain data."""
+
+    study_name: str
+    objective: Objective | MultiObjective
+    trials: tuple[FrozenTrial, ...]
+    space: tuple[HyperParameter, ...] = ()
+    settings: dict[str, Any] = field(default_factory=dict)
+    location: str = ""
+
+    # ---------------------------------------------------------------- derived views
+    @property
+    def completed(self) -> list[FrozenTrial]:
+        return [t for t in self.trials if t.state is TrialState.COMPLETED and t.score is not None]
+
+    @property
+    def failed(self) -> list[FrozenTrial]:
+        return [t for t in self.trials if t.state is TrialState.FAILED]
+
+    @property
+    def ranked(self) -> list[FrozenTrial]:
+        """Completed trials, best first (ties: the lower number)."""
+        return rank_trials(self.trials, self.objective)
+
+    @property
+    def runs(self) -> list[dict[str, Any]]:
+        return list(self.settings.get("runs", []))
+
+    @property
+    def algorithm(self) -> str:
+        return str(self.settings.get("signature", {}).get("algorithm", "?"))
+
+    @property
+    def tuned_space(self) -> list[HyperParameter]:
+        """Definitions with more than one value (Fixed ones are not tuned)."""
+        return [hp for hp in self.space if hp.grid_size != 1]
+
+    def goodness(self, value: float) -> float:
+        """Higher is better, whatever the direction."""
+        return -self.objective.sign * value
+
+    def curve(self, trial: FrozenTrial, name: str | None = None) -> list[float]:
+        """The objective's (or ``name``'s) finite values over the trial's steps."""
+        out = []
+        for s in trial.steps:
+            v = self.objective.value_from(s.metrics) if name is None else s.metrics.get(name)
+            if v is not None and math.isfinite(v):
+                out.append(float(v))
+        return out
+
+    def best_so_far(self) -> list[tuple[int, float]]:
+        """``(trial number, best score so far)`` after each completed trial, in number order."""
+        best: float | None = None
+        out = []
+        for t in sorted(self.completed, key=lambda t: t.number):
+            if best is None or self.objective.is_better(t.score, best):  # type: ignore[arg-type]
+                best = t.score
+            out.append((t.number, best))  # type: ignore[arg-type]
+        return out
+
+    @classmethod
+    def from_study(cls, study: Any) -> "SearchHistory":
+        return cls(
+            study_name=study.name,
+            objective=study.objective,
+            trials=tuple(study.trials),
+            space=tuple(study.space),
+            settings=study.settings,
+            location=study.location,
+        )
+
+    @classmethod
+    def from_record(cls, storage: Any, record: Any) -> "SearchHistory":
+        from ..space import hyperparameter_from_config
+
+        return cls(
+            study_name=record.name,
+            objective=objective_from_config(record.settings["signature"]["objective"]),
+            trials=tuple(storage.get_trials(record.id)),
+            space=tuple(hyperparameter_from_config(c) for c in record.space),
+            settings=dict(record.settings),
+            location=storage.location,
+        )
+
+
+Check = Callable[[SearchHistory], list[Finding]]
+
+_ORDER = {s: i for i, s in enumerate(SEVERITIES)}
+
+
+@dataclass
+class Report:
+    """The doctor's findings for one study, most severe first."""
+
+    study_name: str
+    location: str
+    objective: str
+    n_trials: int
+    best: float | None
+    findings: list[Finding]
+
+    def __post_init__(self) -> None:
+        self.findings.sort(key=lambda f: _ORDER[f.severity])
+
+    @property
+    def codes(self) -> list[str]:
+        return [f.code for f in self.findings]
+
+    def get(self, code: str) -> Finding | None:
+        return next((f for f in self.findings if f.code == code), None)
+
+    def worst(self, severities: Sequence[str] = ("problem", "warning")) -> list[Finding]:
+        return [f for f in self.findings if f.severity in severities]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "study": self.study_name,
+            "location": self.location,
+            "objective": self.objective,
+            "trials": self.n_trials,
+            "best": self.best,
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, default=str)
+
+    def __str__(self) -> str:
+        best = "none" if self.best is None else f"{self.best:.6g}"
+        lines = [
+            f"Diagnosis of study {self.study_name!r} ({self.location})",
+            f"Objective {self.objective}; {self.n_trials} trials; best {best}.",
+        ]
+        if not self.findings:
+            lines.append("No findings: nothing in the stored history explains a stalled search.")
+        for f in self.findings:
+            lines += ["", f"[{f.severity.upper()}] {f.code}: {f.message}"]
+            if f.evidence:
+                lines.append("  evidence: " + _evidence_text(f.evidence))
+            if f.fix:
+                lines.append(f"  fix: {f.fix}")
+        return "\n".join(lines)
+
+
+def _evidence_text(evidence: dict[str, Any]) -> str:
+    parts = []
+    for k, v in evidence.items():
+        if isinstance(v, float):
+            v = f"{v:.4g}"
+        elif isinstance(v, (list, tuple)) and len(v) > 8:
+            v = f"{list(v[:8])} ... ({len(v)} in all)"
+        parts.append(f"{k}={v}")
+    return "; ".join(parts)
