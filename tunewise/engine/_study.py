@@ -85,6 +85,7 @@ class Study:
                 raise ValueError(f"{label}={value!r} must be >= 0.")
         self.objective: Objective | MultiObjective = make_objective(objective)
         self.sampler = sampler if sampler is not None else RandomSampler()
+        self.sampler.bind(self.objective)
         self.score_rule = score
         self.max_retries_per_trial = int(max_retries_per_trial)
         self.max_consecutive_failed_trials = int(max_consecutive_failed_trials)

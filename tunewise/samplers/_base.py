@@ -30,6 +30,12 @@ class Sampler(abc.ABC):
     ) -> dict[str, Any] | None:
         """The next configuration (active values only), or None when the space is exhausted."""
 
+    def bind(self, objective: Any) -> None:
+        """Called once by the study with its objective (``.sign``: +1 minimise, -1 maximise).
+
+        Model-based samplers need the direction; the default ignores it.
+        """
+
     def new_value(self, hp: HyperParameter, rng: np.random.Generator) -> Any:
         """The value of a hyperparameter first defined while a trial runs (define-by-run)."""
         return hp.from_unit(rng.random())
