@@ -66,6 +66,9 @@ def test_every_epoch_is_stored_and_the_score_is_the_best_epoch(tmp_path, data):
     best_hp = tuner.get_best_hyperparameters(1)[0]
     assert best_hp.values == summary.best_trial.values
     assert tuner.oracle.get_best_trials(5) == summary.ranked[:5]
+    before = tuner.study.trials
+    tuner.reload()  # re-read from the SQLite file
+    assert tuner.study.trials == before and tuner.study is not None
 
 
 @pytest.mark.parametrize(
