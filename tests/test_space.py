@@ -155,7 +155,7 @@ def check_contract(hp, units):
             for frac in (0.01, 0.5, 0.99):
                 assert same_value(hp, hp.from_unit((i + frac) / n), g), (hp, i, frac)
         centres = [hp.from_unit((i + 0.5) / n) for i in grid_indices(n)]
-        assert len({config_key({"v": c}) for c in centres}) == len(centres)
+        assert len({(type(c), c) for c in centres}) == len(centres)
 
 
 # ====================================================================== strategies
@@ -893,6 +893,7 @@ EXPLICIT_HPS = [
     Float("f", 0.1234567890123, 1.0, step=0.1),  # min with more than 12 digits
     Float("f", 0.1234567890127, 1.0, step=0.1),
     Float("f", 1e-9, 1e-8, step=1e-9),
+    Float("f", 10.0, 10.000000000000004, sampling="log"),  # log(min) == log(max), min < max
     Float("f", 1 / 3, 1.0, step=0.1),  # grid_value(0) rounded below min
     Float("f", 0.0, 1.857716131225743, step=1.857716131225743),  # top rounded above max
     Float("f", 31.622776601683793, 31.622776601683793, step=2.0, sampling="log"),

@@ -202,7 +202,8 @@ class _Numeric(HyperParameter):
         if self.sampling == "linear":
             return _clip_unit((x - a) / (b - a))
         if self.sampling == "log":
-            return _clip_unit((math.log(x) - math.log(a)) / (math.log(b) - math.log(a)))
+            span = math.log(b) - math.log(a)  # 0 for bounds a few ulps apart, e.g. 10..10+4e-15
+            return _clip_unit((math.log(x) - math.log(a)) / span) if span > 0 else 0.5
         inner = (b + a - x) / a
         if inner <= 0:
             return 1.0
