@@ -347,6 +347,8 @@ def check_boundary_optimum(h: SearchHistory) -> list[Finding]:
         numeric = isinstance(hp, (Int, Float)) or (isinstance(hp, Choice) and hp.ordered)
         if not numeric or (hp.grid_size is not None and hp.grid_size < 3):
             continue
+        if _wide_linear(hp):
+            continue  # scale-suspect: linear sampling crowds every trial at the top edge anyway
         with_hp = [t for t in ranked if hp.name in t.values]
         if len({t.values[hp.name] for t in with_hp}) < 3:
             continue

@@ -275,6 +275,16 @@ class Tuner:
         keras = _keras()
         keras.backend.clear_session()
         gc.collect()
+        current = getattr(self, "_current", None)
+        if current is not None:
+            # Seed Keras (weights, dropout, shuffling) per trial and execution from the study's
+            # seed, so that a trial retrains the same way; executions differ from each other.
+            trial, record = current
+            execution = len(record.runs)
+            keras.utils.set_random_seed(
+                int(np.random.SeedSequence([self.study.seed, trial.number, execution])
+                    .generate_state(1)[0])
+            )
         if self._distribution_strategy is not None:
             with self._distribution_strategy.scope():
                 model = self.hypermodel.build(hp)

@@ -1,0 +1,408 @@
+"""Gaussian-process Bayesian optimisation: ``GPSampler``.
+
+How a suggestion is made (every step is a pure function of the space, the trials, the
+direction and the ``rng`` the study passes in, so a fresh sampler object given the same
+history and generator suggests the same configuration):
+
+1. **Initial design.** While fewer than ``num_initial_points`` configurations have been
+   started, or fewer than two trials have a score, the next point of a scrambled Sobol
+   sequence is decoded (point ``k`` for the ``k``-th distinct configuration). The scramble
+   is seeded by ``seed`` when given, else by the configuration of the study's first trial
+   (itself a scrambled-Sobol point seeded from ``rng``), so all calls of one study walk one
+   low-discrepancy sequence without any state kept in the sampler.
+2. **Model.** Completed (and scored pruned) trials are encoded as features
+   (:mod:`._encoding`); their scores, sign-flipped to "lower is better", are warped by
+   :func:`._gp_model.warp_outputs`. Failed trials enter at the worst warped value (so the
+   model steers away from where runs fail, but no infinite value distorts it); a failure is
+   dropped when a re-run of the same configuration has a score. A Matérn-5/2 ARD GP is
+   MAP-fitted from a fixed default starting point.
+3. **Pending trials.** Running trials are added as kriging-believer fantasies (observed at
+   the posterior mean): their neighbourhood loses variance, so parallel workers diverge.
+4. **Acquisition.** Log expected improvement below the best posterior mean at the observed
+   points, evaluated on a Sobol sweep of the space plus multi-scale perturbations of the
+   best trials; the best few are refined by L-BFGS-B along their continuous (and
+   large-grid) coordinates. Discrete coordinates are rounded and one-hot blocks projected
+   before any value is compared. If the expected improvement has collapsed everywhere
+   (:data:`EI_COLLAPSE`), the candidates are ranked by the lower confidence bound
+   ``mean - beta * sd`` instead, which explores where the model is unsure.
+5. **No repeats.** The best-ranked candidate whose configuration was never tried is
+   returned; small finite spaces are enumerated and scored exactly, and ``None`` is returned
+   when a finite space is exhausted.
+
+Direction: the study calls :meth:`GPSampler.bind` with its objective (``objective.sign`` is
++1 to minimise, -1 to maximise); until bound, the sampler minimises ``trial.score``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import math
+import warnings
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+from scipy import optimize, stats
+
+from ..space import HyperParameter, config_key, count_configurations, iter_configurations
+from ..trial import FrozenTrial, TrialState
+from ._base import Sampler, tried_keys
+from ._encoding import SpaceEncoding
+from ._gp_model import GaussianProcess, dlog_h, fit_gp, log_ei, log_h, warp_outputs
+from ._random import MAX_ENUMERATED, RandomSampler
+
+#: Sobol candidates of the acquisition sweep (a power of two keeps Sobol balanced). 1024
+#: points cost a few milliseconds to score and cover up to ~10 dimensions well; the local
+#: candidates and the gradient refinement do the fine work.
+N_SOBOL_CANDIDATES = 1024
+#: Best trials whose neighbourhoods are searched by random perturbation.
+N_LOCAL_CENTERS = 5
+#: Perturbations around each of those trials.
+N_LOCAL_PER_CENTER = 64
+#: Perturbation standard deviations (unit-cube coordinates): three scales, from fine tuning
+#: near an optimum to a jump of a fifth of the range, each candidate using one of them.
+LOCAL_SCALES = (0.01, 0.05, 0.2)
+#: Expected number of coordinates one perturbation changes (all of them in small spaces):
+#: changing few at a time keeps good values of the others, as in trust-region BO.
+LOCAL_DIMS = 4.0
+#: Candidates refined by L-BFGS-B, and its iteration cap (converges in ~10-30 iterations).
+N_REFINE = 4
+REFINE_MAXITER = 50
+#: Expected improvement (in output standard deviations) below which log-EI counts as
+#: collapsed: no candidate is expected to gain even a millionth of the spread seen so far.
+EI_COLLAPSE = 1e-6
+#: Finite spaces up to this size are enumerated: every untried configuration is scored.
+ENUMERATE_LIMIT = 4096
+#: Sobol points tried after a design point whose configuration was already tried.
+MAX_DESIGN_SKIPS = 64
+#: Decoded candidates checked against the tried configurations before giving up on them.
+MAX_DECODE_CHECKS = 256
+#: Default size of the initial design: max(4, min(10, d + 2)) for d varying hyperparameters.
+MIN_INITIAL, MAX_INITIAL = 4, 10
+
+
+class GPSampler(Sampler):
+    """Bayesian optimisation with a Gaussian process and log expected improvement.
+
+    Args:
+        num_initial_points: scrambled-Sobol configurations tried before the model is used;
+            default ``max(4, min(10, d + 2))`` where ``d`` counts the hyperparameters that
+            vary (Fixed ones excluded). The model also waits for two scored trials.
+        alpha: noise floor, the smallest noise variance the GP may assume, in units of the
+            standardised (warped) objective's variance. 1e-4 keeps the kernel matrix well
+            conditioned and lets deterministic objectives be fitted almost exactly; raise it
+            (e.g. 1e-2) for noisy objectives. Must be > 0.
+        beta: exploration weight of the lower confidence bound ``mean - beta * sd`` (in
+            standardised units) that ranks candidates when log expected improvement has
+            collapsed (the model is sure no point improves); larger explores more. Must be
+            >= 0; the default 2.6 reaches about the 0.5% lower tail of the posterior.
+        seed: when given, seeds the initial design's scramble (the same first points for
+            every study); all other randomness comes from the study's generator.
+        n_candidates: Sobol candidates per acquisition sweep (rounded up to a power of 2).
+    """
+
+    name = "gp"
+
+    def __init__(
+        self,
+        num_initial_points: int | None = None,
+        alpha: float = 1e-4,
+        beta: float = 2.6,
+        seed: int | None = None,
+        n_candidates: int = N_SOBOL_CANDIDATES,
+    ) -> None:
+        if num_initial_points is not None and int(num_initial_points) < 1:
+            raise ValueError(f"num_initial_points={num_initial_points!r} must be >= 1 or None.")
+        if not (math.isfinite(alpha) and alpha > 0):
+            raise ValueError(f"alpha={alpha!r} must be a positive noise floor, e.g. 1e-4.")
+        if not (math.isfinite(beta) and beta >= 0):
+            raise ValueError(f"beta={beta!r} must be a finite exploration weight >= 0.")
+        if int(n_candidates) < 1:
+            raise ValueError(f"n_candidates={n_candidates!r} must be >= 1.")
+        self.num_initial_points = None if num_initial_points is None else int(num_initial_points)
+        self.alpha = float(alpha)
+        self.beta = float(beta)
+        self.seed = None if seed is None else int(seed)
+        self.n_candidates = 1 << max(0, int(n_candidates) - 1).bit_length()
+        self._sign = 1
+
+    # ------------------------------------------------------------------ interface
+    def bind(self, objective: Any) -> None:
+        """Take the direction from the study's objective (``sign``: +1 min, -1 max)."""
+        self._sign = -1 if int(getattr(objective, "sign", 1)) < 0 else 1
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "num_initial_points": self.num_initial_points,
+            "alpha": self.alpha,
+            "beta": self.beta,
+            "seed": self.seed,
+            "n_candidates": self.n_candidates,
+        }
+
+    def describe(self) -> str:
+        return "gp (Gaussian-process Bayesian optimisation, log expected improvement)"
+
+    def initial_points(self, space: Sequence[HyperParameter]) -> int:
+        """Size of the initial design for ``space`` (see the class docstring)."""
+        if self.num_initial_points is not None:
+            return self.num_initial_points
+        varying = sum(1 for hp in space if (hp.grid_size or 2) > 1)
+        return max(MIN_INITIAL, min(MAX_INITIAL, varying + 2))
+
+    def suggest(
+        self,
+        space: Sequence[HyperParameter],
+        trials: Sequence[FrozenTrial],
+        rng: np.random.Generator,
+    ) -> dict[str, Any] | None:
+        space = list(space)
+        if not space:
+            return {}
+        with _single_threaded_blas():
+            return self._suggest(space, trials, rng)
+
+    def _suggest(
+        self,
+        space: list[HyperParameter],
+        trials: Sequence[FrozenTrial],
+        rng: np.random.Generator,
+    ) -> dict[str, Any] | None:
+        enc = SpaceEncoding(space)
+        tried = tried_keys(trials, space)
+        size = count_configurations(space)
+        untried: list[dict[str, Any]] | None = None
+        if size is not None and size <= ENUMERATE_LIMIT:
+            untried = [c for c in iter_configurations(space) if config_key(c) not in tried]
+            if not untried:
+                return None
+        firsts = [t for t in trials if t.retry_of is None]
+        scored = [t for t in trials if _score(t) is not None]
+        if len(firsts) < self.initial_points(space) or len(scored) < 2:
+            return self._design_point(enc, firsts, tried, untried, rng, trials)
+        return self._model_point(enc, trials, scored, tried, untried, rng)
+
+    # ------------------------------------------------------------------ initial design
+    def _design_point(
+        self,
+        enc: SpaceEncoding,
+        firsts: list[FrozenTrial],
+        tried: set,
+        untried: list[dict[str, Any]] | None,
+        rng: np.random.Generator,
+        trials: Sequence[FrozenTrial],
+    ) -> dict[str, Any] | None:
+        """Sobol point number ``len(firsts)`` (skipping ones already tried)."""
+        if self.seed is not None:
+            scramble = self.seed
+        elif firsts:
+            first = min(firsts, key=lambda t: t.number)
+            digest = hashlib.sha256(repr(config_key(first.values)).encode()).digest()
+            scramble = int.from_bytes(digest[:8], "little")
+        else:
+            scramble = int(rng.integers(2**63))
+        k = len(firsts)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # scipy's balance notice for partial sequences
+            sobol = stats.qmc.Sobol(enc.dim, scramble=True, seed=scramble)
+            points = sobol.random(k + MAX_DESIGN_SKIPS)[k:]
+        for u in points:
+            config = enc.config_from_unit(u)
+            if config_key(config) not in tried:
+                return config
+        return self._fallback(enc, trials, tried, untried, rng, None)
+
+    # ------------------------------------------------------------------ model phase
+    def _model_point(
+        self,
+        enc: SpaceEncoding,
+        trials: Sequence[FrozenTrial],
+        scored: list[FrozenTrial],
+        tried: set,
+        untried: list[dict[str, Any]] | None,
+        rng: np.random.Generator,
+    ) -> dict[str, Any] | None:
+        names = {hp.name for hp in enc.space}
+
+        def restrict(t: FrozenTrial) -> dict[str, Any]:
+            return {k: v for k, v in t.values.items() if k in names}
+
+        scored_keys = {config_key(restrict(t)) for t in scored}
+        failed = [
+            t
+            for t in trials
+            if t.state is not TrialState.RUNNING
+            and _score(t) is None
+            and config_key(restrict(t)) not in scored_keys
+        ]
+        pending = [t for t in trials if t.state is TrialState.RUNNING]
+        X_obs = enc.features_from_configs([restrict(t) for t in scored])
+        w = warp_outputs(self._sign * np.array([_score(t) for t in scored]))
+        X_fail = enc.features_from_configs([restrict(t) for t in failed])
+        X = np.vstack([X_obs, X_fail])
+        y = np.concatenate([w, np.full(len(X_fail), w.max())])
+        gp = fit_gp(X, y, self.alpha)
+        best = float(gp.predict(X_obs)[0].min())
+        gp = gp.with_fantasies(enc.features_from_configs([restrict(t) for t in pending]))
+        acq = _Acquisition(gp, best, self.beta)
+
+        if untried is not None:  # small finite space: score every untried configuration
+            scores = acq.scores(*acq.evaluate(enc.features_from_configs(untried)))
+            return untried[int(np.argmax(scores))]
+
+        order = np.argsort(w)[:N_LOCAL_CENTERS]
+        centers = np.vstack([enc.unit_from_config(restrict(scored[i])) for i in order])
+        U = np.vstack([self._sobol(enc, rng), _perturb(enc, centers, rng)])
+        U = enc.project_unit(U)
+        lei, lcb = acq.evaluate(enc.features_from_unit(U))
+        U, lei, lcb = self._refine(enc, acq, U, lei, lcb)
+        for i in np.argsort(-acq.scores(lei, lcb), kind="stable")[:MAX_DECODE_CHECKS]:
+            config = enc.config_from_unit(U[i])
+            if config_key(config) not in tried:
+                return config
+        return self._fallback(enc, trials, tried, untried, rng, acq)
+
+    def _sobol(self, enc: SpaceEncoding, rng: np.random.Generator) -> np.ndarray:
+        sobol = stats.qmc.Sobol(enc.dim, scramble=True, seed=int(rng.integers(2**63)))
+        return sobol.random_base2(int(math.log2(self.n_candidates)))
+
+    def _refine(
+        self,
+        enc: SpaceEncoding,
+        acq: "_Acquisition",
+        U: np.ndarray,
+        lei: np.ndarray,
+        lcb: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """L-BFGS-B (maximising log-EI) on the relaxed coordinates of the best few
+        candidates; returns the candidates with the refined, projected points appended."""
+        if not enc.relaxable:
+            return U, lei, lcb
+        starts = np.argsort(-lei, kind="stable")[:N_REFINE]
+        new_u: list[np.ndarray] = []
+        for s in starts:
+            hps, cols = enc.relaxed_columns(U[s])
+            if len(hps) == 0:
+                continue
+            base = enc.features_from_unit(U[s][None, :])[0]
+            res = optimize.minimize(
+                acq.negative_with_grad,
+                U[s, hps],
+                args=(base, cols),
+                jac=True,
+                method="L-BFGS-B",
+                bounds=[(0.0, 1.0)] * len(hps),
+                options={"maxiter": REFINE_MAXITER},
+            )
+            u = U[s].copy()
+            u[hps] = np.clip(res.x, 0.0, 1.0)
+            new_u.append(u)
+        if not new_u:
+            return U, lei, lcb
+        extra = enc.project_unit(np.vstack(new_u))
+        lei2, lcb2 = acq.evaluate(enc.features_from_unit(extra))
+        return np.vstack([U, extra]), np.concatenate([lei, lei2]), np.concatenate([lcb, lcb2])
+
+    # ------------------------------------------------------------------ fallbacks
+    def _fallback(
+        self,
+        enc: SpaceEncoding,
+        trials: Sequence[FrozenTrial],
+        tried: set,
+        untried: list[dict[str, Any]] | None,
+        rng: np.random.Generator,
+        acq: "_Acquisition | None",
+    ) -> dict[str, Any] | None:
+        """Every cheap candidate was tried: pick among the untried configurations (by the
+        acquisition when there is a model, at random otherwise), or None when none is left."""
+        size = count_configurations(enc.space)
+        if untried is None and size is not None and size <= MAX_ENUMERATED:
+            untried = [c for c in iter_configurations(enc.space) if config_key(c) not in tried]
+        if untried is None:  # continuous or huge: a random draw (practically always new)
+            return RandomSampler().suggest(enc.space, trials, rng)
+        if not untried:
+            return None
+        if acq is None:
+            return untried[int(rng.integers(len(untried)))]
+        scores = acq.scores(*acq.evaluate(enc.features_from_configs(untried)))
+        return untried[int(np.argmax(scores))]
+
+
+@contextlib.contextmanager
+def _single_threaded_blas() -> Iterator[None]:
+    """Run BLAS on one thread while suggesting, when ``threadpoolctl`` is installed.
+
+    The matrices here are small (a few hundred rows); multi-threaded OpenBLAS spends more
+    time waking threads than computing, and on a busy machine a suggestion became 10x
+    slower. The limit is process-wide while it lasts (a few tens of milliseconds).
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # optional: without it BLAS keeps its own thread count
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+def _score(t: FrozenTrial) -> float | None:
+    """The trial's score when it has a finite one and is finished (completed or pruned)."""
+    if t.state not in (TrialState.COMPLETED, TrialState.PRUNED) or t.score is None:
+        return None
+    s = float(t.score)
+    return s if math.isfinite(s) else None
+
+
+def _perturb(enc: SpaceEncoding, centers: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Random perturbations (unit coordinates) around each row of ``centers``.
+
+    Each candidate changes each coordinate with probability ``LOCAL_DIMS / d`` (at least
+    one): numeric ones by a normal step of one of :data:`LOCAL_SCALES` (at least one grid
+    bin), categorical ones by a uniform redraw. Inactive coordinates get uniform values,
+    used if the perturbation activates them.
+    """
+    d = enc.dim
+    n = len(centers) * N_LOCAL_PER_CENTER
+    base = np.repeat(centers, N_LOCAL_PER_CENTER, axis=0)
+    base = np.where(np.isnan(base), rng.random(base.shape), base)
+    change = rng.random((n, d)) < min(1.0, LOCAL_DIMS / d)
+    change[np.arange(n), rng.integers(d, size=n)] = True
+    scale = np.asarray(LOCAL_SCALES)[rng.integers(len(LOCAL_SCALES), size=n)][:, None]
+    sizes = enc.grid_sizes()
+    step = np.maximum(scale, np.where(sizes > 0, 1.0 / np.maximum(sizes, 1), 0.0))
+    numeric = np.array([k == "numeric" for k in enc.kinds])
+    moved = np.where(numeric, base + step * rng.standard_normal((n, d)), rng.random((n, d)))
+    return np.clip(np.where(change, moved, base), 0.0, 1.0)
+
+
+class _Acquisition:
+    """Log-EI below ``best`` under ``gp``, with the confidence-bound fallback."""
+
+    def __init__(self, gp: GaussianProcess, best: float, beta: float) -> None:
+        self.gp, self.best, self.beta = gp, best, beta
+
+    def evaluate(self, F: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Log-EI and the lower confidence bound ``mean - beta * sd`` at feature rows ``F``."""
+        mean, var = self.gp.predict(F)
+        return log_ei(mean, var, self.best), mean - self.beta * np.sqrt(var)
+
+    @staticmethod
+    def scores(lei: np.ndarray, lcb: np.ndarray) -> np.ndarray:
+        """What to maximise over one candidate set: log-EI, or minus the LCB when the
+        largest expected improvement is below :data:`EI_COLLAPSE`."""
+        return lei if float(np.max(lei)) >= math.log(EI_COLLAPSE) else -lcb
+
+    def negative_with_grad(
+        self, v: np.ndarray, base: np.ndarray, cols: np.ndarray
+    ) -> tuple[float, np.ndarray]:
+        """Minus log-EI and its gradient along feature columns ``cols`` set to ``v``."""
+        f = base.copy()
+        f[cols] = v
+        mean, var, dmean, dvar = self.gp.predict_grad(f, cols)
+        sd = math.sqrt(var)
+        z = (self.best - mean) / sd
+        lei = math.log(sd) + float(log_h(np.array([z]))[0])
+        dlogsd = dvar / (2.0 * var)
+        grad = dlogsd + float(dlog_h(np.array([z]))[0]) * (-dmean / sd - z * dlogsd)
+        return -lei, -grad
