@@ -64,7 +64,8 @@ def child(lib: str, algo: str, trials: int, epochs: int, profile: bool) -> None:
             keras.layers.Dense(10, activation="softmax"),
         ])
         lr = hp.Choice("learning_rate", [1e-2, 1e-3, 1e-4])
-        model.compile(keras.optimizers.Adam(lr), "sparse_categorical_crossentropy", ["accuracy"])
+        model.compile(optimizer=keras.optimizers.Adam(lr),
+                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         return model
 
     cls = kt.RandomSearch if algo == "random" else kt.BayesianOptimization
@@ -74,7 +75,7 @@ def child(lib: str, algo: str, trials: int, epochs: int, profile: bool) -> None:
         tuner = cls(build, objective="val_accuracy", max_trials=trials, seed=0,
                     directory=tmp, project_name=f"{lib}_{algo}", overwrite=True)
         init_s = time.perf_counter() - start
-        fit = dict(epochs=epochs, validation_data=(x_val, y_val), verbose=0)
+        fit = {"epochs": epochs, "validation_data": (x_val, y_val), "verbose": 0}
         if profile:
             import cProfile
             import pstats
@@ -102,7 +103,7 @@ def spawn(lib: str, algo: str, args: argparse.Namespace) -> dict:
     cmd = [sys.executable, os.path.abspath(__file__), "--child", lib, algo,
            "--trials", str(args.trials), "--epochs", str(args.epochs)]
     start = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(MARK)]
     if proc.returncode or not lines:
         sys.exit(f"{lib} {algo} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
@@ -125,7 +126,8 @@ def main() -> None:
     if args.child:
         return child(*args.child, args.trials, args.epochs, args.profile)
     probe = subprocess.run([sys.executable, "-c", "import keras_tuner"], capture_output=True,
-                           text=True, env=dict(os.environ, KERAS_BACKEND=args.backend))
+                           text=True, check=False,
+                           env=dict(os.environ, KERAS_BACKEND=args.backend))
     if probe.returncode:
         last = (probe.stderr.strip().splitlines() or ["?"])[-1]
         print(f"skipped: pip install keras-tuner tensorboard  (import keras_tuner: {last})")

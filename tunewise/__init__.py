@@ -13,6 +13,8 @@ A Keras-Tuner-compatible API over a framework-agnostic ask/tell engine::
     print(study.results_summary().best_objective)
 """
 
+import logging
+
 from . import errors
 from .engine import ConsoleReporter, ResultsSummary, Study
 from .integrations.keras import (
@@ -32,12 +34,15 @@ from .errors import (
     TooManyFailedTrialsError,
 )
 from .objective import MultiObjective, Objective, infer_direction, make_objective
-from .samplers import GridSampler, RandomSampler, Sampler
+from .samplers import GridSampler, RandomSampler, Sampler, TPESampler
 from .space import HyperParameters
 from .storage import InMemoryStorage, SQLStorage, Storage
 from .trial import FrozenTrial, Trial, TrialState
 
 __version__ = "0.1.0"
+
+# A library logs; it does not print unless the application configures logging.
+logging.getLogger("tunewise").addHandler(logging.NullHandler())
 
 __all__ = [
     "BayesianOptimization",
@@ -64,6 +69,7 @@ __all__ = [
     "Sampler",
     "Storage",
     "Study",
+    "TPESampler",
     "TooManyFailedTrialsError",
     "Trial",
     "TrialState",

@@ -3,5 +3,6 @@
 from ._base import Sampler, tried_keys
 from ._grid import GridSampler
 from ._random import RandomSampler
+from ._tpe import TPESampler
 
-__all__ = ["GridSampler", "RandomSampler", "Sampler", "tried_keys"]
+__all__ = ["GridSampler", "RandomSampler", "Sampler", "TPESampler", "tried_keys"]

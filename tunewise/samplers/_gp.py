@@ -42,7 +42,8 @@ import warnings
 from typing import Any, Iterator, Sequence
 
 import numpy as np
-from scipy import optimize, stats
+import os
+from scipy import optimize, special, stats
 
 from ..space import HyperParameter, config_key, count_configurations, iter_configurations
 from ..trial import FrozenTrial, TrialState
@@ -65,8 +66,12 @@ LOCAL_SCALES = (0.01, 0.05, 0.2)
 #: Expected number of coordinates one perturbation changes (all of them in small spaces):
 #: changing few at a time keeps good values of the others, as in trust-region BO.
 LOCAL_DIMS = 4.0
-#: Candidates refined by L-BFGS-B, and its iteration cap (converges in ~10-30 iterations).
-N_REFINE = 4
+#: Refinement starts: the best Sobol candidate plus this many more drawn from the Sobol
+#: candidates with probability proportional to their expected improvement (so that basins
+#: other than the incumbent's get refined too), and the best few local candidates.
+N_REFINE_GLOBAL = 4
+N_REFINE_LOCAL = 2
+#: L-BFGS-B iteration cap of one refinement (it converges in ~10-30 iterations).
 REFINE_MAXITER = 50
 #: Expected improvement (in output standard deviations) below which log-EI counts as
 #: collapsed: no candidate is expected to gain even a millionth of the spread seen so far.
@@ -243,9 +248,11 @@ class GPSampler(Sampler):
         X = np.vstack([X_obs, X_fail])
         y = np.concatenate([w, np.full(len(X_fail), w.max())])
         gp = fit_gp(X, y, self.alpha)
-        best = float(gp.predict(X_obs)[0].min())
-        gp = gp.with_fantasies(enc.features_from_configs([restrict(t) for t in pending]))
-        acq = _Acquisition(gp, best, self.beta)
+        import os; best = float(w.min()) if "obsbest" in os.environ.get("GPV","") else float(gp.predict(X_obs)[0].min())
+        F_pending = enc.features_from_configs([restrict(t) for t in pending])
+        scales = [float(x) for x in os.environ.get("GPS", "1").split(",")]
+        gps = [gp.rescaled(c).with_fantasies(F_pending) for c in scales]
+        acq = _Acquisition(gps, best, self.beta)
 
         if untried is not None:  # small finite space: score every untried configuration
             scores = acq.scores(*acq.evaluate(enc.features_from_configs(untried)))
@@ -253,10 +260,10 @@ class GPSampler(Sampler):
 
         order = np.argsort(w)[:N_LOCAL_CENTERS]
         centers = np.vstack([enc.unit_from_config(restrict(scored[i])) for i in order])
-        U = np.vstack([self._sobol(enc, rng), _perturb(enc, centers, rng)])
+        U = np.vstack([self._sobol(enc, rng), _perturb(enc, centers, rng)[: (0 if "noloc" in os.environ.get("GPV","") else None)]])
         U = enc.project_unit(U)
         lei, lcb = acq.evaluate(enc.features_from_unit(U))
-        U, lei, lcb = self._refine(enc, acq, U, lei, lcb)
+        U, lei, lcb = self._refine(enc, acq, U, lei, lcb, self.n_candidates, rng)
         for i in np.argsort(-acq.scores(lei, lcb), kind="stable")[:MAX_DECODE_CHECKS]:
             config = enc.config_from_unit(U[i])
             if config_key(config) not in tried:
@@ -274,12 +281,15 @@ class GPSampler(Sampler):
         U: np.ndarray,
         lei: np.ndarray,
         lcb: np.ndarray,
+        n_global: int,
+        rng: np.random.Generator,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """L-BFGS-B (maximising log-EI) on the relaxed coordinates of the best few
-        candidates; returns the candidates with the refined, projected points appended."""
+        """L-BFGS-B (maximising log-EI) on the relaxed coordinates of a few candidates (the
+        first ``n_global`` rows are the Sobol sweep, the rest local perturbations); returns
+        the candidates with the refined, projected points appended."""
         if not enc.relaxable:
             return U, lei, lcb
-        starts = np.argsort(-lei, kind="stable")[:N_REFINE]
+        starts = _refine_starts(lei, n_global, rng)
         new_u: list[np.ndarray] = []
         for s in starts:
             hps, cols = enc.relaxed_columns(U[s])
@@ -354,6 +364,22 @@ def _score(t: FrozenTrial) -> float | None:
     return s if math.isfinite(s) else None
 
 
+def _refine_starts(lei: np.ndarray, n_global: int, rng: np.random.Generator) -> list[int]:
+    """The best global candidate, roulette draws among the other global ones (weights
+    ``exp(log-EI - max)``), and the best local candidates."""
+    glob, local = lei[:n_global], lei[n_global:]
+    top = int(np.argmax(glob))
+    starts = [top]
+    weights = np.exp(glob - glob[top])
+    weights[top] = 0.0
+    count = min(N_REFINE_GLOBAL, int(np.count_nonzero(weights > 0)))
+    if count > 0:
+        drawn = rng.choice(n_global, size=count, replace=False, p=weights / weights.sum())
+        starts += [int(i) for i in drawn]
+    starts += [n_global + int(i) for i in np.argsort(-local, kind="stable")[:N_REFINE_LOCAL]]
+    return starts
+
+
 def _perturb(enc: SpaceEncoding, centers: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Random perturbations (unit coordinates) around each row of ``centers``.
 
@@ -379,13 +405,19 @@ def _perturb(enc: SpaceEncoding, centers: np.ndarray, rng: np.random.Generator) 
 class _Acquisition:
     """Log-EI below ``best`` under ``gp``, with the confidence-bound fallback."""
 
-    def __init__(self, gp: GaussianProcess, best: float, beta: float) -> None:
-        self.gp, self.best, self.beta = gp, best, beta
+    def __init__(self, gps: list[GaussianProcess], best: float, beta: float) -> None:
+        self.gps, self.best, self.beta = gps, best, beta
 
     def evaluate(self, F: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Log-EI and the lower confidence bound ``mean - beta * sd`` at feature rows ``F``."""
-        mean, var = self.gp.predict(F)
-        return log_ei(mean, var, self.best), mean - self.beta * np.sqrt(var)
+        leis = []
+        for gp in self.gps:
+            mean, var = gp.predict(F)
+            leis.append(log_ei(mean, var, self.best))
+            if gp is self.gps[0]:
+                lcb = mean - self.beta * np.sqrt(var)
+        lei = special.logsumexp(np.vstack(leis), axis=0) - math.log(len(self.gps))
+        return lei, lcb
 
     @staticmethod
     def scores(lei: np.ndarray, lcb: np.ndarray) -> np.ndarray:
@@ -399,10 +431,17 @@ class _Acquisition:
         """Minus log-EI and its gradient along feature columns ``cols`` set to ``v``."""
         f = base.copy()
         f[cols] = v
-        mean, var, dmean, dvar = self.gp.predict_grad(f, cols)
-        sd = math.sqrt(var)
-        z = (self.best - mean) / sd
-        lei = math.log(sd) + float(log_h(np.array([z]))[0])
-        dlogsd = dvar / (2.0 * var)
-        grad = dlogsd + float(dlog_h(np.array([z]))[0]) * (-dmean / sd - z * dlogsd)
+        leis, grads = [], []
+        for gp in self.gps:
+            mean, var, dmean, dvar = gp.predict_grad(f, cols)
+            sd = math.sqrt(var)
+            z = (self.best - mean) / sd
+            leis.append(math.log(sd) + float(log_h(np.array([z]))[0]))
+            dlogsd = dvar / (2.0 * var)
+            grads.append(dlogsd + float(dlog_h(np.array([z]))[0]) * (-dmean / sd - z * dlogsd))
+        leis_a = np.array(leis)
+        wts = np.exp(leis_a - leis_a.max())
+        wts /= wts.sum()
+        lei = float(special.logsumexp(leis_a) - math.log(len(leis)))
+        grad = (wts[:, None] * np.array(grads)).sum(0)
         return -lei, -grad

@@ -40,15 +40,16 @@ class RandomSampler(Sampler):
             return {}
         draw = decode(space, rng.random(len(space)))
         size = count_configurations(space)
-        if size is None:
-            return draw  # a continuous space does not repeat
+        by_name = {hp.name: hp for hp in space}
+        if size is None and any(by_name[k].grid_size is None for k in draw):
+            return draw  # a draw with a continuous value does not repeat
         tried = tried_keys(trials, space)
         for _ in range(MAX_DUPLICATE_DRAWS):
             if config_key(draw) not in tried:
                 return draw
             draw = decode(space, rng.random(len(space)))
-        if size > MAX_ENUMERATED:
-            return draw
+        if size is None or size > MAX_ENUMERATED:
+            return draw  # a finite branch of an infinite space: a duplicate is allowed here
         untried = [c for c in iter_configurations(space) if config_key(c) not in tried]
         if not untried:
             return None

@@ -8,7 +8,6 @@ weights; the Study (engine) decides configurations and keeps the books. ``Random
 from __future__ import annotations
 
 import copy
-import gc
 import json
 import os
 import shutil
@@ -184,8 +183,7 @@ class Tuner:
         keras = _keras()
         keras.backend.clear_session()
         self.hypermodel.declare_hyperparameters(hp)
-        self.hypermodel.build(hp)
-        keras.backend.clear_session()
+        self.hypermodel.build(hp)  # the first trial's clear_session frees this model
         self.study._merge_space(hp.space, hp.changes)
 
     def search_space_summary(self, extended: bool = False) -> None:
@@ -273,8 +271,7 @@ class Tuner:
 
     def _try_build(self, hp: HyperParameters) -> Any:
         keras = _keras()
-        keras.backend.clear_session()
-        gc.collect()
+        keras.backend.clear_session()  # also collects garbage: no model outlives its trial
         current = getattr(self, "_current", None)
         if current is not None:
             # Seed Keras (weights, dropout, shuffling) per trial and execution from the study's
