@@ -34,7 +34,7 @@ from .errors import (
     TooManyFailedTrialsError,
 )
 from .objective import MultiObjective, Objective, infer_direction, make_objective
-from .samplers import GridSampler, RandomSampler, Sampler, TPESampler
+from .samplers import AutoSampler, GPSampler, GridSampler, RandomSampler, Sampler, TPESampler
 from .space import HyperParameters
 from .storage import InMemoryStorage, SQLStorage, Storage
 from .trial import FrozenTrial, Trial, TrialState
@@ -45,6 +45,8 @@ __version__ = "0.1.0"
 logging.getLogger("tunewise").addHandler(logging.NullHandler())
 
 __all__ = [
+    "AutoSampler",
+    "GPSampler",
     "BayesianOptimization",
     "GridSearch",
     "HyperModel",

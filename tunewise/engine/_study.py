@@ -229,6 +229,9 @@ class Study:
                 retry_of, values = self._reruns.popleft()
             else:
                 values = self.sampler.suggest(self._tunable_space(), self.trials, rng)
+                note = self.sampler.pop_note()
+                if note:
+                    self.reporter.note(note)
                 if values is None:
                     return None
             started = time.time()

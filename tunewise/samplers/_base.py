@@ -40,6 +40,10 @@ class Sampler(abc.ABC):
         """The value of a hyperparameter first defined while a trial runs (define-by-run)."""
         return hp.from_unit(rng.random())
 
+    def pop_note(self) -> str | None:
+        """A one-line message for the user (e.g. which model was chosen), at most once."""
+        return None
+
     def get_config(self) -> dict[str, Any]:
         """Settings stored with the study (JSON-serialisable)."""
         return {"name": self.name}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ...samplers import GridSampler, RandomSampler, Sampler
+from ...samplers import AutoSampler, GridSampler, RandomSampler, Sampler
 from ._tuner import Tuner
 
 
@@ -59,9 +59,13 @@ class GridSearch(RandomSearch):
 
 
 class BayesianOptimization(RandomSearch):
-    """Model-based search. Keras Tuner's ``num_initial_points``, ``alpha`` and ``beta`` are kept.
+    """Model-based search with Keras Tuner's ``num_initial_points``, ``alpha`` and ``beta``.
 
-    Until tunewise's Gaussian-process sampler lands, this facade samples at random and says so.
+    By default an :class:`~tunewise.samplers.AutoSampler` picks a Gaussian process (small,
+    mostly numeric searches) or TPE (large budgets, many categories or conditions) and says
+    which. ``num_initial_points`` is the quasi-random design before the model is used,
+    ``alpha`` the floor of the GP's noise variance, ``beta`` its exploration weight. Pass
+    ``sampler=tunewise.GPSampler(...)`` or ``tunewise.TPESampler(...)`` to choose.
     """
 
     algorithm = "bayesian"
@@ -88,15 +92,13 @@ class BayesianOptimization(RandomSearch):
         self.beta = beta
         super().__init__(hypermodel, objective, max_trials, seed=seed, **kwargs)
 
+    def _make_sampler(self) -> Sampler:
+        return AutoSampler(num_initial_points=self.num_initial_points, alpha=self.alpha,
+                           beta=self.beta)
+
     def _tuner_settings(self) -> dict[str, Any]:
         return {"num_initial_points": self.num_initial_points, "alpha": self.alpha,
                 "beta": self.beta}
-
-    def _announce(self) -> None:
-        self._reporter.note(
-            "BayesianOptimization: the Gaussian-process sampler has not landed in this version; "
-            "this search samples configurations at random (algorithm used: random search)."
-        )
 
 
 def hyperband_iteration_size(max_epochs: int, factor: int) -> int:
