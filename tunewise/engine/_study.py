@@ -544,59 +544,6 @@ class Study:
     @property
     def settings(self) -> dict[str, Any]:
         return dict(self._settings)
-        consecutive_failures = 0
-        last_failure = ""
-        first_new = len(self.trials)
-        if self.reporter.verbose > 0:
-            from ..diagnostics._watch import StallWatcher  # the doctor sits above the engine
-
-            callbacks = [*callbacks, StallWatcher()]
-        heartbeat = _Heartbeat(self)
-        heartbeat.start()
-        try:
-            while True:
-                if max_trials is not None and self.n_slots >= max_trials and not self._reruns:
-                    break
-                if timeout is not None and time.monotonic() - started >= timeout:
-                    self.reporter.note(f"Timeout of {timeout:g}s reached; no new trial started.")
-                    break
-                trial = self.ask()
-                if trial is None:
-                    self.reporter.note(
-                        "Search space exhausted after "
-                        f"{self.count_unique_configurations()} unique configurations: every "
-                        "configuration has been tried, so the search stops. Widen the space "
-                        "(more values, a finer step) to search further."
-                    )
-                    break
-                frozen, fatal = self._run_one(call, trial, max_trials)
-                for callback in callbacks:
-                    callback(self, frozen)
-                if frozen.state is TrialState.FAILED:
-                    if self._reruns and self._reruns[0][0] == _original(frozen):
-                        continue  # a re-run follows; the configuration has not failed yet
-                    consecutive_failures += 1
-                    last_failure = frozen.reason or ""
-                    if fatal is not None:
-                        raise fatal
-                    if (
-                        self.max_consecutive_failed_trials
-                        and consecutive_failures >= self.max_consecutive_failed_trials
-                    ):
-                        raise TooManyFailedTrialsError(
-                            f"{consecutive_failures} trials in a row failed "
-                            f"(max_consecutive_failed_trials={self.max_consecutive_failed_trials}); "
-                            "the search stops. Completed trials are kept in "
-                            f"{self.location}. The last failure:\n{last_failure}"
-                        )
-                else:
-                    consecutive_failures = 0
-        finally:
-            heartbeat.stop()
-            self.reporter.search_finished(
-                self.trials[first_new:], time.monotonic() - started, self.best_trial, self.objective
-            )
-        return self
 
     def _run_one(
         self, call: Callable[[HyperParameters, Trial], Result], trial: Trial, max_trials: int | None
