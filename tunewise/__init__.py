@@ -15,7 +15,7 @@ A Keras-Tuner-compatible API over a framework-agnostic ask/tell engine::
 
 import logging
 
-from . import errors
+from . import errors, schedulers
 from .engine import ConsoleReporter, ResultsSummary, Study
 from .integrations.keras import (
     BayesianOptimization,
@@ -32,6 +32,7 @@ from .errors import (
     FatalTypeError,
     FatalValueError,
     TooManyFailedTrialsError,
+    TrialPruned,
 )
 from .objective import MultiObjective, Objective, infer_direction, make_objective
 from .samplers import AutoSampler, GPSampler, GridSampler, RandomSampler, Sampler, TPESampler
@@ -74,8 +75,10 @@ __all__ = [
     "TPESampler",
     "TooManyFailedTrialsError",
     "Trial",
+    "TrialPruned",
     "TrialState",
     "errors",
     "infer_direction",
     "make_objective",
+    "schedulers",
 ]

@@ -1,7 +1,8 @@
 """Exceptions users raise or catch, with Keras Tuner's names kept.
 
 Raise :class:`FailedTrialError` inside an objective to fail that trial without a retry;
-raise a :class:`FatalError` (or a subclass) to stop the whole search.
+raise a :class:`FatalError` (or a subclass) to stop the whole search; raise
+:class:`TrialPruned` to stop the current trial early because a pruner said so.
 """
 
 from __future__ import annotations
@@ -9,6 +10,16 @@ from __future__ import annotations
 
 class FailedTrialError(Exception):
     """Mark the current trial failed (no retry); the search goes on."""
+
+
+class TrialPruned(Exception):
+    """Stop the current trial early: it is stored PRUNED at its last reported step.
+
+    Raise it after ``trial.should_prune()`` says True (``if trial.should_prune(): raise
+    tunewise.TrialPruned()``); raising it without a pruner works too. A pruned trial is never
+    failed, re-run or counted as a failure; its steps and score are kept as evidence for the
+    sampler, but it is never the best trial. The message, if any, is added to its reason.
+    """
 
 
 class FatalError(Exception):
@@ -38,4 +49,5 @@ __all__ = [
     "FatalTypeError",
     "FatalValueError",
     "TooManyFailedTrialsError",
+    "TrialPruned",
 ]

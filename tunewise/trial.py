@@ -225,6 +225,7 @@ class Trial:
         on_step: Callable[["Trial", Step], None],
         retry_of: int | None = None,
         storage_id: Any = None,
+        ask_pruner: Callable[["Trial"], bool] | None = None,
     ) -> None:
         self.number = number
         self.hyperparameters = hyperparameters
@@ -235,6 +236,9 @@ class Trial:
         self.started_at = time.time()
         self._objective_name = objective_name
         self._on_step = on_step
+        self._ask_pruner = ask_pruner
+        self.pruning_requested = False
+        """True once ``should_prune()`` has said True (the stored reason then names the pruner)."""
 
     @property
     def trial_id(self) -> str:
@@ -264,8 +268,17 @@ class Trial:
         return self.steps[-1].step + 1 if self.steps else 0
 
     def should_prune(self) -> bool:
-        """Whether a pruner asks to stop this trial now. Without a pruner, never."""
-        return False
+        """Whether the study's pruner asks to stop this trial at its last reported step.
+
+        Call it after each ``report``; when True, raise :class:`tunewise.TrialPruned` (the trial
+        is then stored PRUNED at that step). Without a pruner, never True. Asking twice at the
+        same step gives the same answer.
+        """
+        if self._ask_pruner is None:
+            return False
+        decision = bool(self._ask_pruner(self))
+        self.pruning_requested = self.pruning_requested or decision
+        return decision
 
     def __repr__(self) -> str:
         return f"Trial(number={self.number}, values={self.hyperparameters.values!r})"

@@ -83,7 +83,7 @@ class ConsoleReporter:
         )
         took = f"{trial.duration:.2f}s" if trial.duration is not None else ""
         line = f"{head}: {body} | {best_text} | {took} | {format_values(trial.values)}{retry_note}"
-        level = logging.INFO if trial.state is TrialState.COMPLETED else logging.WARNING
+        level = logging.WARNING if trial.state is TrialState.FAILED else logging.INFO
         self._emit(line, level)
 
     def search_finished(

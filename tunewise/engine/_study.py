@@ -18,12 +18,22 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..errors import FailedTrialError, FatalError, TooManyFailedTrialsError
+from ..errors import FailedTrialError, FatalError, TooManyFailedTrialsError, TrialPruned
 from ..objective import MultiObjective, Objective, make_objective
 from ..samplers import RandomSampler, Sampler, tried_keys
+from ..schedulers import Pruner
 from ..space import HyperParameter, HyperParameters, hyperparameter_from_config, hyperparameter_to_config
 from ..storage import Storage, open_storage
-from ..trial import SCORE_RULES, FrozenTrial, Step, Trial, TrialState, rank_trials, score_steps
+from ..trial import (
+    SCORE_RULES,
+    FrozenTrial,
+    Score,
+    Step,
+    Trial,
+    TrialState,
+    rank_trials,
+    score_steps,
+)
 from ._console import ConsoleReporter
 from ._opening import HEARTBEAT_INTERVAL_S, open_study, worker_id, worker_is_dead
 from ._results import ResultsSummary
@@ -51,6 +61,9 @@ class Study:
         tune_new_entries: tune hyperparameters not in ``hyperparameters`` (else use defaults).
         allow_new_entries: allow hyperparameters not in ``hyperparameters`` at all.
         verbose: 0 silent, 1 one line per trial.
+        pruner: a :class:`~tunewise.schedulers.Pruner` that ``trial.should_prune()`` asks;
+            None never prunes. Its settings are stored with the study (not in its signature,
+            so a study may be resumed with another pruner).
     """
 
     def __init__(
@@ -74,6 +87,7 @@ class Study:
         verbose: int = 1,
         reporter: ConsoleReporter | None = None,
         extra_settings: dict[str, Any] | None = None,
+        pruner: Pruner | None = None,
     ) -> None:
         if score not in SCORE_RULES:
             raise ValueError(f"score={score!r} is not one of {SCORE_RULES}; use 'best' or 'last'.")
@@ -86,6 +100,14 @@ class Study:
         self.objective: Objective | MultiObjective = make_objective(objective)
         self.sampler = sampler if sampler is not None else RandomSampler()
         self.sampler.bind(self.objective)
+        if pruner is not None and not isinstance(pruner, Pruner):
+            raise TypeError(
+                f"pruner must be a tunewise.schedulers.Pruner (e.g. MedianPruner()) or None, got "
+                f"{type(pruner).__name__}."
+            )
+        self.pruner = pruner
+        if pruner is not None:
+            pruner.bind(self.objective)
         self.score_rule = score
         self.max_retries_per_trial = int(max_retries_per_trial)
         self.max_consecutive_failed_trials = int(max_consecutive_failed_trials)
@@ -120,6 +142,10 @@ class Study:
         wanted = {**self._settings, "seed": self.seed, "sampler": self.sampler.get_config()}
         if extra_settings:
             wanted.update(extra_settings)
+        if pruner is not None:
+            wanted["pruner"] = pruner.get_config()
+        else:
+            wanted.pop("pruner", None)
         if wanted != self._settings:
             self._settings = wanted
             self.storage.save_settings(self._study_id, self._settings)
@@ -246,6 +272,7 @@ class Study:
                 self._store_step,
                 retry_of=retry_of,
                 storage_id=created.id,
+                ask_pruner=self._ask_pruner,
             )
             trial.started_at = started
             self._running[trial.number] = trial
@@ -263,6 +290,26 @@ class Study:
 
     def _store_step(self, trial: Trial, step: Step) -> None:
         self.storage.add_step(trial.storage_id, step)
+
+    def _ask_pruner(self, trial: Trial) -> bool:
+        """The pruner's verdict on ``trial`` at its last step holding the objective.
+
+        The pruner gets plain data: the trial's objective values by step, that step, and
+        snapshots of every other trial of the study.
+        """
+        pruner = self.pruner
+        if pruner is None:
+            return False
+        values: dict[int, float] = {}
+        for s in trial.steps:
+            value = self.objective.value_from(s.metrics)
+            if value is not None:
+                values[s.step] = float(value)
+        if not values:
+            return False
+        with self._lock:
+            others = [t for t in self.trials if t.number != trial.number]
+        return bool(pruner.should_prune(values, max(values), others))
 
     def _put(self, frozen: FrozenTrial) -> None:
         """Insert or replace a trial in the cache, keeping the slot count and the best current.
@@ -283,14 +330,29 @@ class Study:
             if best is None or key < (self.objective.sign * best.score, best.number):  # type: ignore[operator]
                 self._best = frozen
 
-    def tell(self, trial: Trial, result: Result = None) -> FrozenTrial:
+    def tell(
+        self, trial: Trial, result: Result = None, *, state: TrialState | str | None = None
+    ) -> FrozenTrial:
         """Finish ``trial`` with its result: a number (the objective), a dict of metrics, or None.
 
-        A result is stored as one more step after those reported. The score rule then decides:
-        COMPLETED with a score, or FAILED when the objective is missing, NaN or infinite.
+        A result is stored as one more step after those reported. With ``state`` None or
+        COMPLETED the score rule then decides: COMPLETED with a score, or FAILED when the
+        objective is missing, NaN or infinite. ``state=TrialState.PRUNED`` stores the trial
+        PRUNED at its last step (as if the objective raised :class:`~tunewise.TrialPruned`);
+        ``state=TrialState.FAILED`` stores it FAILED.
         """
+        wanted = TrialState.COMPLETED if state is None else TrialState(state)
+        if wanted is TrialState.RUNNING:
+            raise ValueError(
+                "tell(state=RUNNING) does not finish a trial; pass state=COMPLETED, PRUNED or "
+                "FAILED (or None for the score rule's verdict)."
+            )
         if result is not None:
             trial.report(trial.next_step(), result)
+        if wanted is TrialState.PRUNED:
+            return self._finish_pruned(trial, "", "study.tell(state=PRUNED)")
+        if wanted is TrialState.FAILED:
+            return self.fail(trial, "Marked FAILED by study.tell(state=FAILED).")
         score = score_steps(trial.steps, self.objective, self.score_rule)
         if score.value is None:
             return self._finish(trial, TrialState.FAILED, None, score.step, score.failure)
@@ -299,6 +361,43 @@ class Study:
     def fail(self, trial: Trial, reason: str) -> FrozenTrial:
         """Finish ``trial`` as FAILED with ``reason`` (e.g. a traceback)."""
         return self._finish(trial, TrialState.FAILED, None, None, reason)
+
+    def _finish_pruned(
+        self, trial: Trial, message: str, via: str = "the objective (TrialPruned)"
+    ) -> FrozenTrial:
+        """Finish ``trial`` as PRUNED at its last reported step.
+
+        Its steps are kept and its score is the score rule's over them (evidence for the
+        sampler); it is never the best trial (only COMPLETED trials rank). The reason is one
+        line naming the step, who asked for the pruning (the pruner when ``should_prune()`` said
+        so, else ``via``), and ``message`` if any.
+        """
+        step = trial.steps[-1].step if trial.steps else None
+        trial.set_attr("pruned_at_step", step)
+        score = (
+            score_steps(trial.steps, self.objective, self.score_rule)
+            if trial.steps
+            else Score(None, None, "no step was reported")
+        )
+        where = f"at step {step}" if step is not None else "before its first step"
+        who = (
+            f"by {type(self.pruner).__name__}"
+            if self.pruner is not None and trial.pruning_requested
+            else f"by {via}"
+        )
+        reason = f"Pruned {where} {who}"
+        last = self.objective.value_from(trial.steps[-1].metrics) if trial.steps else None
+        if last is not None:
+            reason += f"; {self.objective.name}={last:.6g} there"
+        if score.value is not None:
+            reason += f", best {score.value:.6g} at step {score.step}"
+        else:
+            reason += f"; no score ({score.failure})"
+        text = " ".join(str(message or "").split())
+        if text:
+            reason += f": {text}"
+        best_step = score.step if score.value is not None else None
+        return self._finish(trial, TrialState.PRUNED, score.value, best_step, reason)
 
     def _finish(
         self,
@@ -422,7 +521,9 @@ class Study:
         """Run ``fn(hp)`` (or ``fn(hp, trial)``) until ``max_trials`` trials or ``timeout`` seconds.
 
         ``fn`` returns a number, a dict of metrics, or None after ``trial.report(...)`` calls.
-        An exception fails the trial (re-run up to ``max_retries_per_trial`` times, its
+        :class:`~tunewise.TrialPruned` (raised after ``trial.should_prune()`` said True) stores
+        the trial PRUNED: never failed, re-run or counted as a failure. Any other exception
+        fails the trial (re-run up to ``max_retries_per_trial`` times, its
         traceback stored) and the search goes on; ``FailedTrialError`` fails it without re-run;
         a ``FatalError`` stops the search; ``max_consecutive_failed_trials`` failures in a row
         raise :class:`TooManyFailedTrialsError` with the last traceback. Each of ``callbacks``
@@ -520,9 +621,14 @@ class Study:
 
     def _record_run(self, run: dict[str, Any], stopped_because: str) -> None:
         """Append this optimize call to the study's run log (read by the doctor)."""
+        ran = self.trials[run.pop("trials_before"):]
         run.update(
             finished_at=time.time(),
-            trials_run=len(self.trials) - run.pop("trials_before"),
+            trials_run=len(ran),
+            trials_by_state={
+                s.value.lower(): sum(t.state is s for t in ran)
+                for s in (TrialState.COMPLETED, TrialState.PRUNED, TrialState.FAILED)
+            },
             stopped_because=stopped_because,
             events=list(self.events),
         )
@@ -552,6 +658,8 @@ class Study:
         retry_note = ""
         try:
             result = call(trial.hyperparameters, trial)
+        except TrialPruned as exc:  # before Exception: a pruned trial is no failure
+            frozen = self._finish_pruned(trial, str(exc))
         except FailedTrialError as exc:
             frozen = self.fail(trial, f"FailedTrialError: {exc}")
         except FatalError as exc:

@@ -71,6 +71,8 @@ class TrialRecord:
     live_steps: int = 0
     epochs_asked: list[int] = field(default_factory=list)
     early_stopping: list[Any] = field(default_factory=list)
+    pruned_at: int | None = None
+    """The epoch after which the study's pruner stopped training, else None."""
 
     def attrs(self) -> dict[str, Any]:
         """Plain facts about the fits, stored with the trial for the doctor."""
@@ -130,6 +132,25 @@ def make_recorder(
                 record.best_weights = [np.array(w) for w in self.model.get_weights()]
 
     return EpochRecorder()
+
+
+def make_pruning_callback(keras: Any, record: TrialRecord, trial: "Trial") -> Any:
+    """A Keras callback that asks the study's pruner after each epoch and stops a pruned fit.
+
+    It must run after the recorder (which reports the epoch to the trial). When
+    ``trial.should_prune()`` says True it sets ``model.stop_training`` and notes the epoch in
+    ``record.pruned_at``; the tuner then stores the trial PRUNED at that epoch. Only for
+    ``executions_per_trial == 1``: with several executions the epochs are averaged after every
+    fit has ended, so there is no live curve to prune.
+    """
+
+    class PruningCallback(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+            if record.pruned_at is None and trial.should_prune():
+                record.pruned_at = trial.steps[-1].step if trial.steps else int(epoch)
+                self.model.stop_training = True
+
+    return PruningCallback()
 
 
 def runs_from_result(result: Any, objective_name: str) -> list[Run] | None:

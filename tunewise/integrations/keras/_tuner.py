@@ -16,8 +16,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from ...engine import ConsoleReporter, ResultsSummary, Study
-from ...errors import FailedTrialError
+from ...errors import FailedTrialError, TrialPruned
 from ...samplers import Sampler
+from ...schedulers import Pruner
 from ...space import HyperParameters, count_configurations
 from ...trial import FrozenTrial, Trial, TrialState, rank_trials
 from ._hypermodel import HyperModel, as_hypermodel
@@ -25,6 +26,7 @@ from ._recording import (
     TrialRecord,
     average_runs,
     is_history_like,
+    make_pruning_callback,
     make_recorder,
     runs_from_result,
 )
@@ -76,6 +78,12 @@ class Tuner:
 
     ``run_trial(self, trial, *args, **kwargs)`` may return a number, a dict of metrics, a Keras
     ``History`` or a list of these (one per execution), as in Keras Tuner.
+
+    ``pruner`` (e.g. ``tunewise.schedulers.MedianPruner()``) is passed to the study; after each
+    epoch the tuner asks it (``trial.should_prune()``) and, when it says prune, stops training
+    (``model.stop_training = True``) and stores the trial PRUNED at that epoch. This needs
+    ``executions_per_trial == 1`` (several executions are averaged after they end, so there is
+    no live curve to prune; the pruner is then not applied, and the tuner says so).
     """
 
     #: Name stored in the study's signature (which studies a search may resume).
@@ -105,6 +113,7 @@ class Tuner:
         verbose: int = 1,
         sampler: Sampler | None = None,
         oracle: Any = None,
+        pruner: Pruner | None = None,
         **kwargs: Any,
     ) -> None:
         unknown = sorted(set(kwargs) - set(_IGNORED_KWARGS))
@@ -155,11 +164,18 @@ class Tuner:
             allow_new_entries=allow_new_entries,
             reporter=self._reporter,
             extra_settings={"tuner": {"class": type(self).__name__, **self._tuner_settings()}},
+            pruner=pruner,
         )
         self.study = Study(overwrite=overwrite, **self._study_kwargs)
         self.oracle = Oracle(self)
         self._records: dict[int, TrialRecord] = {}
         self._announce()
+        if pruner is not None and self.executions_per_trial > 1:
+            self._reporter.note(
+                f"The pruner {pruner.describe()} is not applied: executions_per_trial="
+                f"{self.executions_per_trial} averages the executions after they end, so no "
+                "trial can be stopped at an epoch. Pass executions_per_trial=1 to prune."
+            )
         if self.hypermodel is not None:
             self._populate_space()
 
@@ -236,6 +252,8 @@ class Tuner:
             first = trial.next_step()
             for i, epoch in enumerate(average_runs(runs or [])):
                 trial.report(first + i, epoch)
+        if record.pruned_at is not None:  # the pruner stopped the fit: stored PRUNED, no weights
+            raise TrialPruned()
         self._save_best_weights(trial, record)
         return None
 
@@ -253,7 +271,8 @@ class Tuner:
         return self.hypermodel.fit(hp, model, *args, **kwargs)
 
     def _callbacks_for(self, trial: Trial, user_callbacks: Sequence[Any] | None) -> list[Any]:
-        """The recorder, then fresh copies of the user's callbacks (so no state leaks).
+        """The recorder (and the pruning callback when the study has a pruner and there is one
+        execution), then fresh copies of the user's callbacks (so no state leaks).
 
         The recorder runs first so that the weights it keeps are those the epoch's metrics were
         computed with, before any user callback changes them.
@@ -267,7 +286,10 @@ class Tuner:
             if isinstance(cb, keras.callbacks.EarlyStopping):
                 record.early_stopping.append(cb)
         live = self.executions_per_trial == 1
-        return [make_recorder(keras, record, trial, self.study.objective, live), *callbacks]
+        own = [make_recorder(keras, record, trial, self.study.objective, live)]
+        if live and self.study.pruner is not None:
+            own.append(make_pruning_callback(keras, record, trial))
+        return [*own, *callbacks]
 
     def _try_build(self, hp: HyperParameters) -> Any:
         keras = _keras()
