@@ -1,0 +1,571 @@
+"""Sampler benchmark: tunewise's samplers against Optuna and Keras Tuner on known problems.
+
+What it does:
+
+1. Problems (``benchmarks/samplers_problems.py``): Branin, Hartmann-3, Hartmann-6,
+   Rosenbrock-4 (on [-2.048, 2.048]^4), Ackley-5, Levy-4, Styblinski-Tang-4 with known minima;
+   two mixed variants (Branin with an integer x0 and a categorical variant that shifts it;
+   Hartmann-6 with two coordinates on an 11-point integer grid); and four scikit-learn tuning
+   tasks scored by 3-fold cross-validation on offline datasets (SVC on 600 digits, random
+   forest on wine, gradient boosting on breast cancer, an MLP regressor on diabetes, R^2).
+   Everything is minimised (the sklearn tasks return minus the CV score). Nothing is cached.
+2. Methods: ``tw-auto`` (tunewise ``AutoSampler``, the default of its BayesianOptimization),
+   ``tw-gp``, ``tw-tpe``, ``random`` (tunewise ``RandomSampler``), ``optuna-tpe``
+   (``TPESampler(multivariate=True)``), ``optuna-gp`` (``GPSampler``) and ``kt-bo``
+   (``keras_tuner.oracles.BayesianOptimizationOracle`` driven through ``create_trial`` /
+   ``update_trial`` / ``end_trial``). Every library gets its default settings and the seed.
+   Each (problem, method, seed) is one job run once to the largest budget; the best value so
+   far is read at every budget. Jobs run in ``--workers`` processes (default 2).
+   kt-bo is slow (seconds per suggestion), so it runs only on ``--kt-problems`` with
+   ``--kt-seeds`` seeds up to ``--kt-budget`` trials.
+3. Table: per problem and budget, the normalised score of a run is
+   ``100 * (R - best) / (R - f*)``, where R is random search's mean best at that budget and
+   f* the known minimum (sklearn: the best value any run of any method found). 100 = the
+   optimum, 0 = as good as random search on average, negative = worse. The table shows the
+   mean over seeds, then over problems (only the problems a method ran on; the count is
+   shown), and a second table restricted to kt-bo's problems. ``--verbose`` adds per-problem
+   rows.
+4. Suggestion time (a separate serial phase, after the pool): on Hartmann-6, histories of 50,
+   200 and 1000 random trials are built, then the median wall time of one suggestion is
+   measured for tw-auto, tw-gp, tw-tpe (``sampler.suggest``) and optuna-gp, optuna-tpe
+   (``study.ask()`` plus the parameter suggestions). A (method, size) whose first suggestion
+   exceeds ``--timing-cap`` seconds is not repeated, and larger sizes of that method are
+   skipped once one suggestion took over ``--timing-cap``; skipped cells are printed as such.
+
+All BLAS / torch thread pools are limited to one thread per process.
+
+Run (from the repository root)::
+
+    .venv/bin/python benchmarks/samplers.py                       # everything, 10 seeds
+    .venv/bin/python benchmarks/samplers.py --quick               # smoke run, ~1 min
+    .venv/bin/python benchmarks/samplers.py --problems branin hartmann6 \\
+        --methods tw-auto optuna-gp random --seeds 5 --budgets 25 50 100 --out res.json -v
+
+Options: ``--problems``, ``--methods``, ``--seeds`` (10), ``--sklearn-seeds`` (= --seeds),
+``--budgets`` (25 50 100), ``--kt-problems`` / ``--kt-seeds`` / ``--kt-budget``, ``--workers``,
+``--no-timing``, ``--timing-sizes`` (50 200 1000), ``--timing-repeats``, ``--timing-cap``,
+``--out`` (JSON with every run's best-so-far trace and the timings), ``--quick``, ``-v``.
+Optional dependencies: ``pip install -e .[bench]``.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import argparse
+import concurrent.futures as cf
+import json
+import math
+import multiprocessing
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from samplers_problems import PROBLEMS, Problem
+
+METHODS = ["tw-auto", "tw-gp", "tw-tpe", "random", "optuna-tpe", "optuna-gp", "kt-bo"]
+TIMED = ["tw-auto", "tw-gp", "tw-tpe", "optuna-gp", "optuna-tpe"]
+QUICK_PROBLEMS = ["branin", "hartmann3", "branin_mixed", "rf_wine"]
+
+
+# ---------------------------------------------------------------- hyperparameter adapters
+class _Fixed:
+    """Answers ``hp.Float/Int/Choice`` from a dict (to evaluate a Keras Tuner trial)."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.values = values
+
+    def Float(self, name: str, *a: Any, **k: Any) -> Any:
+        return self.values[name]
+
+    Int = Choice = Float
+
+
+class _OptunaHP:
+    """The Keras-Tuner-style ``hp`` API over an Optuna trial (define-by-run)."""
+
+    def __init__(self, trial: Any) -> None:
+        self.trial = trial
+
+    def Float(self, name: str, lo: float, hi: float, sampling: str = "linear") -> float:
+        return self.trial.suggest_float(name, lo, hi, log=sampling == "log")
+
+    def Int(self, name: str, lo: int, hi: int) -> int:
+        return self.trial.suggest_int(name, lo, hi)
+
+    def Choice(self, name: str, values: list[Any]) -> Any:
+        return self.trial.suggest_categorical(name, list(values))
+
+
+def _limit_threads() -> None:
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except Exception:  # torch missing: Optuna's GP will say so itself
+        pass
+
+
+def _quiet_optuna() -> Any:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    return optuna
+
+
+def _tw_sampler(method: str) -> Any:
+    import tunewise as tw
+
+    return {
+        "tw-auto": tw.AutoSampler,
+        "tw-gp": tw.GPSampler,
+        "tw-tpe": tw.TPESampler,
+        "random": tw.RandomSampler,
+    }[method]()
+
+
+def _optuna_sampler(method: str, seed: int) -> Any:
+    optuna = _quiet_optuna()
+    if method == "optuna-gp":
+        return optuna.samplers.GPSampler(seed=seed)
+    if method == "optuna-tpe":
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True)
+    return optuna.samplers.RandomSampler(seed=seed)
+
+
+# ---------------------------------------------------------------- one run
+def run_job(problem_name: str, method: str, seed: int, budget: int) -> dict[str, Any]:
+    """Run one method on one problem for ``budget`` trials; the value of every trial."""
+    warnings.filterwarnings("ignore")
+    _limit_threads()
+    problem = PROBLEMS[problem_name]
+    started = time.perf_counter()
+    if method.startswith("tw-") or method == "random":
+        values = _run_tunewise(problem, method, seed, budget)
+    elif method.startswith("optuna-"):
+        values = _run_optuna(problem, method, seed, budget)
+    elif method == "kt-bo":
+        values = _run_keras_tuner(problem, seed, budget)
+    else:
+        raise ValueError(f"unknown method {method!r}; choose from {METHODS}")
+    return {
+        "problem": problem_name,
+        "method": method,
+        "seed": seed,
+        "budget": budget,
+        "values": values,
+        "seconds": time.perf_counter() - started,
+    }
+
+
+def _run_tunewise(problem: Problem, method: str, seed: int, budget: int) -> list[float]:
+    import tunewise as tw
+
+    values: list[float] = []
+
+    def fn(hp: Any) -> float:
+        v = float(problem.value(problem.space(hp)))
+        values.append(v)
+        return v
+
+    study = tw.Study("loss", _tw_sampler(method), storage="memory", seed=seed, verbose=0)
+    study.optimize(fn, max_trials=budget)
+    return values
+
+
+def _run_optuna(problem: Problem, method: str, seed: int, budget: int) -> list[float]:
+    optuna = _quiet_optuna()
+    values: list[float] = []
+
+    def fn(trial: Any) -> float:
+        v = float(problem.value(problem.space(_OptunaHP(trial))))
+        values.append(v)
+        return v
+
+    study = optuna.create_study(sampler=_optuna_sampler(method, seed), direction="minimize")
+    study.optimize(fn, n_trials=budget)
+    return values
+
+
+def _run_keras_tuner(problem: Problem, seed: int, budget: int) -> list[float]:
+    import keras_tuner as kt
+
+    hps = kt.HyperParameters()
+    problem.space(hps)  # declares the space up front (the oracle needs it)
+    oracle = kt.oracles.BayesianOptimizationOracle(
+        objective=kt.Objective("loss", "min"),
+        max_trials=budget,
+        hyperparameters=hps,
+        seed=seed,
+    )
+    values: list[float] = []
+    with tempfile.TemporaryDirectory() as directory:
+        oracle._set_project_dir(directory, "bench")  # it saves its state at every trial
+        oracle.verbose = 0
+        while len(values) < budget:
+            trial = oracle.create_trial("bench")
+            if trial.status != "RUNNING":  # STOPPED: budget reached or no new values found
+                break
+            v = float(problem.value(problem.space(_Fixed(trial.hyperparameters.values))))
+            values.append(v)
+            oracle.update_trial(trial.trial_id, {"loss": v})
+            trial.status = "COMPLETED"
+            oracle.end_trial(trial)
+    return values
+
+
+# ---------------------------------------------------------------- suggestion timing
+def _timing_problem() -> Problem:
+    return PROBLEMS["hartmann6"]
+
+
+def _time_tunewise(method: str, histories: dict[int, Any], repeats: int, cap: float,
+                   sizes: list[int]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    slow = False
+    for n in sizes:
+        if slow:
+            out[str(n)] = {"skipped": f"a suggestion at a smaller size took over {cap:g}s"}
+            continue
+        study = histories[n]
+        sampler = _tw_sampler(method)
+        sampler.bind(study.objective)
+        space, trials = study.space, list(study.trials)
+        sampler.suggest(space, trials[:10], np.random.default_rng(0))  # warm-up (imports)
+        times = []
+        for r in range(repeats):
+            t = time.perf_counter()
+            sampler.suggest(space, trials, np.random.default_rng(1000 + r))
+            times.append(time.perf_counter() - t)
+            if times[-1] > cap:
+                slow = True
+                break
+        out[str(n)] = {"median_s": statistics.median(times), "repeats": len(times)}
+    return out
+
+
+def _time_optuna(method: str, histories: dict[int, Any], repeats: int, cap: float,
+                 sizes: list[int]) -> dict[str, Any]:
+    optuna = _quiet_optuna()
+    problem = _timing_problem()
+    out: dict[str, Any] = {}
+    slow = False
+    for n in sizes:
+        if slow:
+            out[str(n)] = {"skipped": f"a suggestion at a smaller size took over {cap:g}s"}
+            continue
+        study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+        study.add_trials(histories[n])
+        study.sampler = _optuna_sampler(method, 0)
+        times = []
+        for r in range(repeats + 1):  # the first ask is an untimed warm-up
+            t = time.perf_counter()
+            trial = study.ask()
+            problem.space(_OptunaHP(trial))
+            dt = time.perf_counter() - t
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)  # history stays n complete
+            if r:
+                times.append(dt)
+            if dt > cap:
+                slow = True
+                if r:
+                    break
+        out[str(n)] = {"median_s": statistics.median(times), "repeats": len(times)}
+    return out
+
+
+def suggestion_times(methods: list[str], sizes: list[int], repeats: int,
+                     cap: float) -> dict[str, Any]:
+    import tunewise as tw
+
+    optuna = _quiet_optuna()
+    _limit_threads()
+    problem = _timing_problem()
+    tw_hist: dict[int, Any] = {}
+    op_hist: dict[int, Any] = {}
+    for n in sizes:
+        study = tw.Study("loss", tw.RandomSampler(), storage="memory", seed=n, verbose=0)
+        study.optimize(lambda hp: problem.value(problem.space(hp)), max_trials=n)
+        tw_hist[n] = study
+        ostudy = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=n))
+        ostudy.optimize(lambda t: problem.value(problem.space(_OptunaHP(t))), n_trials=n)
+        op_hist[n] = ostudy.get_trials(deepcopy=False)
+    result: dict[str, Any] = {}
+    for method in methods:
+        if method not in TIMED:
+            continue
+        print(f"  timing {method} ...", flush=True)
+        if method.startswith("tw-"):
+            result[method] = _time_tunewise(method, tw_hist, repeats, cap, sizes)
+        else:
+            result[method] = _time_optuna(method, op_hist, repeats, cap, sizes)
+    return result
+
+
+# ---------------------------------------------------------------- aggregation
+def best_so_far(values: list[float], budget: int) -> float:
+    head = values[:budget]
+    return min(head) if head else math.inf
+
+
+def aggregate(runs: list[dict[str, Any]], budgets: list[int]) -> dict[str, Any]:
+    """Normalised scores: per (problem, method, budget) the mean over seeds, and f*, R."""
+    by_problem: dict[str, list[dict[str, Any]]] = {}
+    for r in runs:
+        by_problem.setdefault(r["problem"], []).append(r)
+    per_problem: dict[str, Any] = {}
+    for name, prs in by_problem.items():
+        problem = PROBLEMS[name]
+        known = problem.optimum()
+        f_star = known if known is not None else min(min(r["values"]) for r in prs)
+        entry: dict[str, Any] = {"f_star": f_star, "known_optimum": known is not None,
+                                 "budgets": {}}
+        for b in budgets:
+            rand = [best_so_far(r["values"], b) for r in prs
+                    if r["method"] == "random" and r["budget"] >= b]
+            if not rand:
+                continue
+            ref = float(np.mean(rand))
+            span = ref - f_star
+            cell: dict[str, Any] = {"random_mean": ref, "methods": {}}
+            for method in METHODS:
+                bests = [best_so_far(r["values"], b) for r in prs
+                         if r["method"] == method and r["budget"] >= b]
+                if not bests:
+                    continue
+                scores = [100.0 * (ref - v) / span if span > 0 else 100.0 for v in bests]
+                cell["methods"][method] = {
+                    "score": float(np.mean(scores)),
+                    "mean_best": float(np.mean(bests)),
+                    "n_seeds": len(bests),
+                }
+            entry["budgets"][str(b)] = cell
+        per_problem[name] = entry
+    return per_problem
+
+
+def _table(per_problem: dict[str, Any], problems: list[str], methods: list[str],
+           budgets: list[int], title: str) -> str:
+    lines = [title]
+    header = f"{'method':<11}" + "".join(f"{'@' + str(b):>15}" for b in budgets)
+    lines.append(header)
+    for method in methods:
+        row = f"{method:<11}"
+        any_cell = False
+        for b in budgets:
+            scores = [
+                per_problem[p]["budgets"][str(b)]["methods"][method]["score"]
+                for p in problems
+                if str(b) in per_problem.get(p, {}).get("budgets", {})
+                and method in per_problem[p]["budgets"][str(b)]["methods"]
+            ]
+            if scores:
+                any_cell = True
+                row += f"{np.mean(scores):>9.1f} ({len(scores):>2}p)"
+            else:
+                row += f"{'-':>15}"
+        if any_cell:
+            lines.append(row)
+    return "\n".join(lines)
+
+
+def report(per_problem: dict[str, Any], methods: list[str], budgets: list[int],
+           kt_problems: list[str], verbose: bool) -> str:
+    problems = list(per_problem)
+    out = [
+        _table(per_problem, problems, methods, budgets,
+               "Mean normalised score (100 = optimum, 0 = random search's mean), averaged over "
+               "the problems each method ran on ((Np) = number of problems):"),
+    ]
+    for kind in ("synthetic", "mixed", "sklearn"):
+        subset = [p for p in problems if PROBLEMS[p].kind == kind]
+        if subset and len(subset) < len(problems):
+            out.append(_table(per_problem, subset, methods, budgets, f"\nOnly {kind} problems:"))
+    kt = [p for p in kt_problems if p in per_problem]
+    if "kt-bo" in methods and kt:
+        out.append(_table(per_problem, kt, methods, budgets,
+                          f"\nOnly kt-bo's problems ({', '.join(kt)}), all methods:"))
+    if verbose:
+        out.append("\nPer problem (score, then mean best value; f* = known optimum or best "
+                   "found):")
+        for p in problems:
+            entry = per_problem[p]
+            star = "" if entry["known_optimum"] else " (best found)"
+            out.append(f"{p}  f* = {entry['f_star']:.6g}{star}")
+            for b in budgets:
+                cell = entry["budgets"].get(str(b))
+                if not cell:
+                    continue
+                parts = [
+                    f"{m} {c['score']:.1f} [{c['mean_best']:.4g}, n={c['n_seeds']}]"
+                    for m, c in cell["methods"].items()
+                ]
+                out.append(f"  @{b:<4} random mean {cell['random_mean']:.4g}: " + "; ".join(parts))
+    return "\n".join(out)
+
+
+def timing_report(times: dict[str, Any], sizes: list[int]) -> str:
+    lines = ["Median seconds per suggestion on Hartmann-6 (history of N random trials; "
+             "single-threaded):",
+             f"{'method':<11}" + "".join(f"{'N=' + str(n):>12}" for n in sizes)]
+    for method, cells in times.items():
+        row = f"{method:<11}"
+        for n in sizes:
+            c = cells.get(str(n), {})
+            row += f"{c['median_s']:>12.4f}" if "median_s" in c else f"{'skipped':>12}"
+        lines.append(row)
+    notes = sorted({f"{m} N={n}: {c['skipped']}" for m, cs in times.items()
+                    for n, c in cs.items() if "skipped" in c})
+    lines += [f"  {n}" for n in notes]
+    if "tw-auto" in times:
+        lines.append("  (tw-auto switches from its GP to TPE at 300 trials.)")
+    if "tw-gp" in times and "optuna-gp" in times:
+        for n in sizes:
+            a, b = times["tw-gp"].get(str(n), {}), times["optuna-gp"].get(str(n), {})
+            if "median_s" in a and "median_s" in b:
+                lines.append(f"  tw-gp / optuna-gp at N={n}: {a['median_s'] / b['median_s']:.3f}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- CLI
+def build_jobs(args: argparse.Namespace) -> list[tuple[str, str, int, int]]:
+    jobs = []
+    top = max(args.budgets)
+    for p in args.problems:
+        seeds = args.sklearn_seeds if PROBLEMS[p].kind == "sklearn" else args.seeds
+        for m in args.methods:
+            if m == "kt-bo":
+                if p not in args.kt_problems:
+                    continue
+                for s in range(min(seeds, args.kt_seeds)):
+                    jobs.append((p, m, s, min(top, args.kt_budget)))
+                continue
+            for s in range(seeds):
+                jobs.append((p, m, s, top))
+    # Slowest first, so the two workers finish together.
+    cost = {"kt-bo": 0, "optuna-gp": 1, "tw-gp": 2, "tw-auto": 2}
+    jobs.sort(key=lambda j: (cost.get(j[1], 9), PROBLEMS[j[0]].kind != "sklearn"))
+    return jobs
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--problems", nargs="+", default=list(PROBLEMS), choices=list(PROBLEMS))
+    ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--sklearn-seeds", type=int, default=None,
+                    help="seeds for the sklearn tasks (default: --seeds)")
+    ap.add_argument("--budgets", nargs="+", type=int, default=[25, 50, 100])
+    ap.add_argument("--kt-problems", nargs="+", default=["branin", "hartmann3", "hartmann6"],
+                    choices=list(PROBLEMS))
+    ap.add_argument("--kt-seeds", type=int, default=10)
+    ap.add_argument("--kt-budget", type=int, default=50)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--no-timing", action="store_true")
+    ap.add_argument("--timing-sizes", nargs="+", type=int, default=[50, 200, 1000])
+    ap.add_argument("--timing-repeats", type=int, default=5)
+    ap.add_argument("--timing-cap", type=float, default=20.0,
+                    help="seconds; one slower suggestion stops that method's timing")
+    ap.add_argument("--merge", nargs="+", default=[],
+                    help="--out JSON files of earlier runs to add to this one's table (a run "
+                         "of the same problem, method and seed is replaced by this one's)")
+    ap.add_argument("--timing-methods", nargs="+", default=None, choices=TIMED,
+                    help="methods to time (default: the timed ones among --methods)")
+    ap.add_argument("--out", default=None, help="write every run and the timings as JSON")
+    ap.add_argument("--quick", action="store_true",
+                    help=f"smoke run: {QUICK_PROBLEMS}, 2 seeds, budgets 10 20, kt-bo at 10, "
+                         "timing at 50 only")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.problems = [p for p in QUICK_PROBLEMS if p in args.problems] or QUICK_PROBLEMS
+        args.seeds, args.sklearn_seeds, args.budgets = 2, 1, [10, 20]
+        args.kt_problems, args.kt_seeds, args.kt_budget = ["branin"], 1, 10
+        args.timing_sizes, args.timing_repeats = [50], 3
+    if args.sklearn_seeds is None:
+        args.sklearn_seeds = args.seeds
+    args.budgets = sorted(set(args.budgets))
+    if "random" not in args.methods:
+        args.methods.append("random")  # the 0 of the normalised score
+    args.methods = [m for m in METHODS if m in args.methods]
+
+    for path in args.merge:
+        if not os.path.exists(path):
+            ap.error(f"--merge {path}: no such file")
+
+    def save(times: dict[str, Any]) -> None:
+        if args.out:  # written after the runs and again after the timing
+            with open(args.out, "w") as fh:
+                json.dump({"args": vars(args), "python": platform.python_version(),
+                           "runs": runs, "per_problem": per_problem, "timing": times,
+                           "table": text}, fh, indent=1)
+
+    jobs = build_jobs(args)
+    print(f"{len(jobs)} runs: problems {args.problems}, methods {args.methods}, "
+          f"seeds {args.seeds} (sklearn {args.sklearn_seeds}), budgets {args.budgets}"
+          + (f", kt-bo on {[p for p in args.kt_problems if p in args.problems]} x "
+             f"{args.kt_seeds} seeds to {min(max(args.budgets), args.kt_budget)} trials"
+             if "kt-bo" in args.methods else ""), flush=True)
+    started = time.perf_counter()
+    runs: list[dict[str, Any]] = []
+    ctx = multiprocessing.get_context("spawn")
+    with cf.ProcessPoolExecutor(max_workers=args.workers, mp_context=ctx) as pool:
+        futures = {pool.submit(run_job, *job): job for job in jobs}
+        for i, fut in enumerate(cf.as_completed(futures), 1):
+            job = futures[fut]
+            try:
+                r = fut.result()
+            except Exception as exc:  # report and keep the rest
+                print(f"  FAILED {job}: {exc!r}", flush=True)
+                continue
+            runs.append(r)
+            if args.verbose or i % 20 == 0 or i == len(jobs):
+                print(f"  [{i}/{len(jobs)}] {job[0]} {job[1]} seed {job[2]}: "
+                      f"{r['seconds']:.1f}s, best {min(r['values']):.5g} "
+                      f"({time.perf_counter() - started:.0f}s elapsed)", flush=True)
+    seen = {(r["problem"], r["method"], r["seed"]) for r in runs}
+    for path in args.merge:
+        with open(path) as fh:
+            old = [r for r in json.load(fh)["runs"]
+                   if (r["problem"], r["method"], r["seed"]) not in seen]
+        print(f"  merged {len(old)} runs from {path}")
+        runs += old
+        seen |= {(r["problem"], r["method"], r["seed"]) for r in old}
+    per_problem = aggregate(runs, args.budgets)
+    methods_run = {r["method"] for r in runs}
+    text = report(per_problem, [m for m in METHODS if m in methods_run], args.budgets,
+                  args.kt_problems, args.verbose)
+    print()
+    print(text)
+    method_seconds: dict[str, float] = {}
+    for r in runs:
+        method_seconds[r["method"]] = method_seconds.get(r["method"], 0.0) + r["seconds"]
+    print("\nTotal run seconds per method (objective included): "
+          + ", ".join(f"{m} {s:.0f}" for m, s in method_seconds.items()))
+
+    times: dict[str, Any] = {}
+    save(times)
+    if not args.no_timing:
+        print("\nSuggestion timing (serial):", flush=True)
+        times = suggestion_times(args.timing_methods or args.methods, args.timing_sizes, args.timing_repeats,
+                                 args.timing_cap)
+        print(timing_report(times, args.timing_sizes))
+    print(f"\nWall time {time.perf_counter() - started:.0f}s")
+    save(times)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
