@@ -43,16 +43,21 @@ SIGNAL_BOUNDS = (1e-2, 1e2)
 NOISE_PRIOR_RATE = 20.0
 #: Starting value of the learned noise (1% of the output variance).
 NOISE_INIT = 1e-2
-NOISE_BOUNDS = (1e-9, 2.0)
+NOISE_BOUNDS = (1e-12, 2.0)
 #: L-BFGS-B iteration cap of the hyperparameter fit; it converges well before on typical data.
 FIT_MAXITER = 200
+#: Relative change of the log posterior (and projected gradient) at which the fit stops: at
+#: 200 points this stops ~2e-3 nats short of the optimum, with length-scales equal to 3
+#: digits, in 25 instead of 45 evaluations.
+FIT_FTOL, FIT_GTOL = 1e-5, 1e-2
 #: Jitter added to the diagonal when a Cholesky factorisation fails (relative to the signal).
 JITTER = 1e-8
 #: Posterior variances are floored at this fraction of the signal variance (round-off guard).
 VAR_FLOOR = 1e-12
-#: Yeo-Johnson exponent search interval: wide enough for log-like (0) and inverse-like (< 0)
-#: compression of heavy tails, bounded so that the transform cannot overflow.
-YJ_BOUNDS = (-2.0, 1.0)
+#: Exponent interval of the upper-tail power warp: from 1 (identity) through 0 (log) to -2
+#: (bounded: any outlier lands within 0.5 of the rest); never above 1, which would stretch
+#: the bad tail.
+WARP_LAMBDA_BOUNDS = (-2.0, 1.0)
 #: Robust-standardised outputs are clipped here before warping (overflow guard only).
 WARP_CLIP = 1e8
 #: Beyond |z| of this, log-EI uses its asymptotic series (the direct form loses digits).
@@ -67,13 +72,27 @@ def _sq_dists(a: np.ndarray, b: np.ndarray, inv_ls: np.ndarray) -> np.ndarray:
     return np.maximum(r2, 0.0)
 
 
-def _matern(r2: np.ndarray, signal: float) -> tuple[np.ndarray, np.ndarray]:
-    """Matérn-5/2 values ``k`` and ``g = -(dk/dr) / r`` (finite at r = 0) for squared distances."""
-    r = np.sqrt(r2)
-    e = np.exp(-SQRT5 * r)
-    k = signal * (1.0 + SQRT5 * r + (5.0 / 3.0) * r2) * e
-    g = signal * (5.0 / 3.0) * (1.0 + SQRT5 * r) * e
-    return k, g
+def _matern(r2: np.ndarray, signal: float, need_g: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """Matérn-5/2 values ``k`` and ``g = -(dk/dr) / r`` (finite at r = 0) for squared distances.
+
+    With ``s = sqrt(5) r``: ``k = signal (1 + s + s^2/3) e^-s`` and
+    ``g = signal 5/3 (1 + s) e^-s``. Written in place: this is the hot loop of every fit
+    and every candidate sweep.
+    """
+    s = np.sqrt(r2)
+    s *= SQRT5
+    e = np.exp(-s)
+    one_s = s + 1.0
+    k = s * s
+    k *= 1.0 / 3.0
+    k += one_s
+    k *= e
+    k *= signal
+    if not need_g:
+        return k, None
+    one_s *= e
+    one_s *= signal * 5.0 / 3.0
+    return k, one_s
 
 
 def _lognormal_logpdf(theta: np.ndarray | float, loc: float, scale: float) -> tuple:
@@ -100,7 +119,7 @@ class GaussianProcess:
         self.y = np.asarray(y, dtype=float)
         self.params = params
         self._inv_ls = 1.0 / params.lengthscales
-        K, _ = _matern(_sq_dists(self.X, self.X, self._inv_ls), params.signal)
+        K, _ = _matern(_sq_dists(self.X, self.X, self._inv_ls), params.signal, need_g=False)
         K[np.diag_indices_from(K)] += params.noise
         self.L = _cholesky(K, params.signal)
         self.alpha = cho_solve((self.L, True), self.y, check_finite=False)
@@ -121,24 +140,31 @@ class GaussianProcess:
 
     def predict(self, F: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean and latent (noise-free) variance at feature rows ``F``."""
-        Ks, _ = _matern(_sq_dists(F, self.X, self._inv_ls), self.params.signal)
+        Ks, _ = _matern(_sq_dists(F, self.X, self._inv_ls), self.params.signal, need_g=False)
         mean = Ks @ self.alpha
         V = solve_triangular(self.L, Ks.T, lower=True, check_finite=False)
         var = self.params.signal - (V * V).sum(0)
         return mean, np.maximum(var, VAR_FLOOR * self.params.signal)
 
-    def predict_grad(self, x: np.ndarray, cols: np.ndarray) -> tuple[float, float, np.ndarray, np.ndarray]:
-        """Mean, variance and their gradients along feature columns ``cols`` at one row ``x``."""
-        r2 = _sq_dists(x[None, :], self.X, self._inv_ls)[0]
-        k, g = _matern(r2, self.params.signal)
-        # dk_i/dx_c = -g_i (x_c - X_ic) / ls_c^2
-        dk = -g[:, None] * (x[cols][None, :] - self.X[:, cols]) * self._inv_ls[cols] ** 2
-        v = cho_solve((self.L, True), k, check_finite=False)
-        mean = float(k @ self.alpha)
-        var = float(self.params.signal - k @ v)
-        floor = VAR_FLOOR * self.params.signal
-        dvar = -2.0 * dk.T @ v if var > floor else np.zeros(len(cols))
-        return mean, max(var, floor), dk.T @ self.alpha, dvar
+    def predict_with_grad(
+        self, F: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Mean, latent variance and their gradients in every feature, at rows ``F``.
+
+        Shapes ``(k,)``, ``(k,)``, ``(k, d)``, ``(k, d)``. With ``g = -(dk/dr)/r``,
+        ``dk_ij/dF_ic = -g_ij (F_ic - X_jc) / ls_c^2``; sums over ``j`` become matrix products.
+        """
+        signal, inv_ls2 = self.params.signal, self._inv_ls**2
+        Ks, G = _matern(_sq_dists(F, self.X, self._inv_ls), signal)
+        V = cho_solve((self.L, True), Ks.T, check_finite=False).T  # K^-1 k, one row each
+        mean = Ks @ self.alpha
+        var = signal - (Ks * V).sum(1)
+        Ga, GV = G * self.alpha, G * V
+        dmean = -(F * Ga.sum(1)[:, None] - Ga @ self.X) * inv_ls2
+        dvar = 2.0 * (F * GV.sum(1)[:, None] - GV @ self.X) * inv_ls2
+        low = var <= VAR_FLOOR * signal
+        dvar[low] = 0.0
+        return mean, np.maximum(var, VAR_FLOOR * signal), dmean, dvar
 
 
 def _cholesky(K: np.ndarray, signal: float) -> np.ndarray:
@@ -177,8 +203,9 @@ def neg_log_posterior(
     if info != 0:
         return 1e25, np.zeros_like(theta)  # L-BFGS-B backtracks from an indefinite point
     a = cho_solve((L, True), y, check_finite=False)
-    Kinv, _ = lapack.dpotri(L, lower=1)
-    Kinv = np.tril(Kinv) + np.tril(Kinv, -1).T
+    Kinv, _ = lapack.dpotri(L, lower=1)  # lower triangle; the upper one is L's zeros
+    Kinv += Kinv.T
+    Kinv[np.diag_indices_from(Kinv)] *= 0.5
     lml = -0.5 * y @ a - np.log(np.diag(L)).sum() - 0.5 * n * LOG_2PI
     W = np.outer(a, a) - Kinv  # d lml = 1/2 tr(W dK)
     M = W * G
@@ -187,27 +214,21 @@ def neg_log_posterior(
     grad_ls = (XS * XS).T @ M.sum(1) - np.einsum("aj,aj->j", XS, M @ XS)
     grad = np.concatenate([grad_ls, [0.5 * np.sum(W * Kf), 0.5 * np.trace(W) * excess]])
     lp_ls, dlp_ls = _lognormal_logpdf(theta[:d], LS_PRIOR_LOC + 0.5 * math.log(d), LS_PRIOR_SCALE)
-    import os
-    if "optprior" in os.environ.get("GPV", ""):
-        lam = np.exp(-2 * theta[:d])
-        lp_ls = float(np.sum(-(0.1 / lam + 0.1 * lam)))
-        dlp_ls = -0.2 / lam + 0.2 * lam
     lp_s, dlp_s = _lognormal_logpdf(theta[d], SIGNAL_PRIOR_LOC, SIGNAL_PRIOR_SCALE)
     lp_n, dlp_n = -NOISE_PRIOR_RATE * excess, -NOISE_PRIOR_RATE * excess
     grad += np.concatenate([np.atleast_1d(dlp_ls), np.atleast_1d(dlp_s), np.atleast_1d(dlp_n)])
     return -(lml + lp_ls + lp_s + lp_n), -grad
 
 
-def fit_gp(X: np.ndarray, y: np.ndarray, noise_floor: float) -> GaussianProcess:
-    """MAP-fit the kernel to ``(X, y)`` from :func:`default_theta` and return the posterior."""
-    X = np.asarray(X, dtype=float)
-    y = np.asarray(y, dtype=float)
+def _map_theta(
+    X: np.ndarray, y: np.ndarray, noise_floor: float, theta0: np.ndarray, maxiter: int
+) -> np.ndarray:
+    """L-BFGS-B on :func:`neg_log_posterior` from ``theta0``; ``theta0`` back if it fails."""
     d = X.shape[1]
     bounds = [tuple(np.log(LS_BOUNDS))] * d + [
         tuple(np.log(SIGNAL_BOUNDS)),
         tuple(np.log(NOISE_BOUNDS)),
     ]
-    theta0 = default_theta(d)
     res = optimize.minimize(
         neg_log_posterior,
         theta0,
@@ -215,49 +236,72 @@ def fit_gp(X: np.ndarray, y: np.ndarray, noise_floor: float) -> GaussianProcess:
         jac=True,
         method="L-BFGS-B",
         bounds=bounds,
-        options={"maxiter": FIT_MAXITER},
+        options={"maxiter": maxiter, "ftol": FIT_FTOL, "gtol": FIT_GTOL},
     )
-    theta = res.x if np.all(np.isfinite(res.x)) and res.fun < 1e24 else theta0
-    params = GPParams(
+    return res.x if np.all(np.isfinite(res.x)) and res.fun < 1e24 else theta0
+
+
+def fit_params(X: np.ndarray, y: np.ndarray, noise_floor: float) -> GPParams:
+    """MAP kernel hyperparameters for ``(X, y)``, always started from :func:`default_theta`
+    (so they depend on the data alone, never on an earlier fit)."""
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=float)
+    d = X.shape[1]
+    theta = _map_theta(X, y, noise_floor, default_theta(d), FIT_MAXITER)
+    return GPParams(
         lengthscales=np.exp(theta[:d]),
         signal=math.exp(theta[d]),
         noise=noise_floor + math.exp(theta[d + 1]),
     )
-    return GaussianProcess(X, y, params)
+
+
+def fit_gp(X: np.ndarray, y: np.ndarray, noise_floor: float) -> GaussianProcess:
+    """The posterior of ``(X, y)`` under :func:`fit_params`' hyperparameters."""
+    return GaussianProcess(X, y, fit_params(X, y, noise_floor))
 
 
 # ---------------------------------------------------------------------- outputs
-def _yeo_johnson(x: np.ndarray, lam: float) -> np.ndarray:
-    pos = x >= 0
-    out = np.empty_like(x)
-    xp, xn = x[pos], x[~pos]
-    out[pos] = np.log1p(xp) if abs(lam) < 1e-8 else np.expm1(lam * np.log1p(xp)) / lam
-    two = 2.0 - lam
-    out[~pos] = -np.log1p(-xn) if abs(two) < 1e-8 else -np.expm1(two * np.log1p(-xn)) / two
+def _upper_power(x: np.ndarray, lam: float) -> np.ndarray:
+    """Box-Cox power ``((1 + x)^lam - 1) / lam`` of the values above 0; the rest unchanged.
+
+    ``lam = 1`` is the identity, ``lam = 0`` is ``log1p`` and ``lam < 0`` bounds the upper
+    tail by ``-1/lam``. The map is continuous, increasing and has slope 1 at 0.
+    """
+    out = x.copy()
+    pos = x > 0
+    lx = np.log1p(x[pos])
+    out[pos] = lx if abs(lam) < 1e-8 else np.expm1(lam * lx) / lam
     return out
 
 
-def _yeo_johnson_lambda(x: np.ndarray) -> float:
-    """Maximum-likelihood Yeo-Johnson exponent (normal model) within :data:`YJ_BOUNDS`."""
-    log_terms = np.sign(x) * np.log1p(np.abs(x))
+def _upper_power_lambda(x: np.ndarray) -> float:
+    """Maximum-likelihood exponent of :func:`_upper_power` (normal model, Yeo-Johnson's
+    likelihood restricted to the upper half) within :data:`WARP_LAMBDA_BOUNDS`."""
+    log_terms = np.log1p(x[x > 0]).sum()
 
     def neg_llf(lam: float) -> float:
-        var = np.var(_yeo_johnson(x, lam))
+        var = np.var(_upper_power(x, lam))
         if not var > 0 or not np.isfinite(var):
             return np.inf
-        return 0.5 * len(x) * math.log(var) - (lam - 1.0) * log_terms.sum()
+        return 0.5 * len(x) * math.log(var) - (lam - 1.0) * log_terms
 
-    res = optimize.minimize_scalar(neg_llf, bounds=YJ_BOUNDS, method="bounded")
+    res = optimize.minimize_scalar(neg_llf, bounds=WARP_LAMBDA_BOUNDS, method="bounded")
     return float(res.x) if np.isfinite(res.fun) else 1.0
 
 
 def warp_outputs(z: np.ndarray) -> np.ndarray:
     """Map objective values (lower is better) to a standardised, outlier-robust scale.
 
-    Robust standardisation (median, inter-quartile range), then the maximum-likelihood
-    Yeo-Johnson power transform (compresses heavy tails, e.g. a diverged run at 1e6 does
-    not flatten every other difference), then mean 0 / standard deviation 1. Monotone
-    increasing, so the order of the values is kept. All-equal values map to zeros.
+    1. Robust standardisation: ``x = (z - median) / (IQR / 1.349)``.
+    2. The worse half (``x > 0``) goes through a Box-Cox-type power with the
+       maximum-likelihood exponent in ``[-2, 1]``: heavy upper tails and outliers (a diverged
+       run at 1e6) are compressed, bounded if need be, instead of flattening every other
+       difference. The better half is left linear: stretching it as a two-sided
+       Yeo-Johnson transform does made the model over-trust the incumbent's basin (it was
+       trapped in Branin's boundary basin five times as often in 100 seeded runs).
+    3. Mean 0, standard deviation 1.
+
+    Monotone increasing, so the order of the values is kept. All-equal values map to zeros.
     """
     z = np.asarray(z, dtype=float)
     if len(z) < 2:
@@ -269,7 +313,7 @@ def warp_outputs(z: np.ndarray) -> np.ndarray:
     if not scale > 0:
         return np.zeros_like(z)
     x = np.clip((z - med) / scale, -WARP_CLIP, WARP_CLIP)
-    w = _yeo_johnson(x, _yeo_johnson_lambda(x))
+    w = _upper_power(x, _upper_power_lambda(x))
     sd = float(np.std(w))
     return (w - w.mean()) / sd if sd > 0 else np.zeros_like(z)
 
