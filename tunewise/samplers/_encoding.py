@@ -24,7 +24,8 @@ features of any unit point are those of the configuration it decodes to.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

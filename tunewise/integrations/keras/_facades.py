@@ -64,7 +64,7 @@ class BayesianOptimization(RandomSearch):
     By default an :class:`~tunewise.samplers.AutoSampler` picks a Gaussian process (small,
     mostly numeric searches) or TPE (large budgets, many categories or conditions) and says
     which. ``num_initial_points`` is the quasi-random design before the model is used,
-    ``alpha`` the floor of the GP's noise variance, ``beta`` its exploration weight. Pass
+    ``alpha`` the floor of the GP's noise standard deviation, ``beta`` its exploration weight. Pass
     ``sampler=tunewise.GPSampler(...)`` or ``tunewise.TPESampler(...)`` to choose.
     """
 
