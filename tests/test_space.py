@@ -285,7 +285,7 @@ fixed_hp = st.builds(
     ),
 )
 
-all_hps = st.one_of(
+HP_STRATEGIES = [
     int_linear(),
     int_log_no_step(),
     int_log_int_step(),
@@ -297,7 +297,8 @@ all_hps = st.one_of(
     choices(),
     booleans_hp,
     fixed_hp,
-)
+]
+all_hps = st.one_of(*HP_STRATEGIES)
 
 
 # ====================================================================== 1. defaults, define-by-run
@@ -830,19 +831,7 @@ def test_hyperparameter_config_json_round_trip(hp, conditions):
 
 @pytest.mark.parametrize(
     "strategy",
-    [
-        int_linear(),
-        int_log_no_step(),
-        int_log_int_step(),
-        int_log_float_step(),
-        int_reverse_log(),
-        float_linear(),
-        float_log(),
-        float_reverse_log(),
-        choices(),
-        booleans_hp,
-        fixed_hp,
-    ],
+    HP_STRATEGIES,
     ids=[
         "int-linear",
         "int-log",
