@@ -11,6 +11,7 @@ import uuid
 import pytest
 
 from tunewise.storage import (
+    SCHEMA_VERSION,
     InMemoryStorage,
     SchemaVersionError,
     SQLStorage,
@@ -132,7 +133,7 @@ def test_sqlite_file_uses_wal_and_plain_json(tmp_path):
     (version,) = con.execute(
         "SELECT value FROM tunewise_meta WHERE key='schema_version'"
     ).fetchone()
-    assert version == "1"
+    assert version == str(SCHEMA_VERSION) == "2"
     con.close()
 
 

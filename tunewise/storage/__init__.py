@@ -6,7 +6,8 @@ import os
 
 from ._base import NewTrial, Storage, StudyRecord
 from ._memory import InMemoryStorage
-from ._sql import SCHEMA_VERSION, SchemaVersionError, SQLStorage, masked_url
+from ._schema import MIGRATIONS, SCHEMA_VERSION, SchemaVersionError
+from ._sql import POOL_SIZE_PER_WORKER, SQLStorage, masked_url
 
 #: The SQLite file of a project: ``<directory>/<project_name>/tunewise.db``.
 DB_FILENAME = "tunewise.db"
@@ -49,7 +50,9 @@ def open_storage(
 __all__ = [
     "DB_FILENAME",
     "InMemoryStorage",
+    "MIGRATIONS",
     "NewTrial",
+    "POOL_SIZE_PER_WORKER",
     "SCHEMA_VERSION",
     "SQLStorage",
     "SchemaVersionError",

@@ -63,7 +63,14 @@ class Storage(abc.ABC):
         retry_of: int | None,
         started_at: float,
         worker: str,
-    ) -> NewTrial: ...
+        max_trials: int | None = None,
+    ) -> NewTrial | None:
+        """Create a RUNNING trial with the study's next number, atomically.
+
+        A trial with ``retry_of`` None takes one of the study's ``max_trials`` slots: when
+        ``max_trials`` is given and the study already has that many, nothing is created and
+        None is returned. Re-runs (``retry_of`` set) never count toward ``max_trials``.
+        """
 
     @abc.abstractmethod
     def add_step(self, trial_id: Any, step: Step) -> None: ...
@@ -92,9 +99,28 @@ class Storage(abc.ABC):
     def running_trials(self, study_id: Any) -> list[tuple[Any, int, str, float]]:
         """``(trial_id, number, worker, heartbeat_at)`` of every RUNNING trial."""
 
+    #: Whether other processes can open this storage (False for in-memory storage).
+    shared: bool = True
+
     @abc.abstractmethod
-    def get_trials(self, study_id: Any) -> list[FrozenTrial]:
-        """Every trial of the study with its steps, ordered by number."""
+    def fail_stale_trial(
+        self, trial_id: Any, heartbeat_seen: float, reason: str, at: float
+    ) -> bool:
+        """Mark a RUNNING trial FAILED if its heartbeat is still ``<= heartbeat_seen``.
+
+        True when this call did it: of several workers that found the same dead trial, exactly
+        one gets True (and re-runs it).
+        """
+
+    @abc.abstractmethod
+    def get_trials(
+        self, study_id: Any, since_number: int = 0, numbers: Sequence[int] = ()
+    ) -> list[FrozenTrial]:
+        """The study's trials with their steps, ordered by number.
+
+        All of them by default; with ``since_number`` > 0 only those numbered
+        ``>= since_number`` plus those in ``numbers`` (a worker's incremental refresh).
+        """
 
     def get_study(self, name: str) -> StudyRecord | None:
         for study in self.list_studies():

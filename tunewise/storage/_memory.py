@@ -25,6 +25,7 @@ class InMemoryStorage(Storage):
     """Keeps everything in this process; lost when it exits. Thread-safe."""
 
     location = "memory"
+    shared = False
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
@@ -69,8 +70,17 @@ class InMemoryStorage(Storage):
         retry_of: int | None,
         started_at: float,
         worker: str,
-    ) -> NewTrial:
+        max_trials: int | None = None,
+    ) -> NewTrial | None:
         with self._lock:
+            if retry_of is None and max_trials is not None:
+                slots = sum(
+                    1
+                    for tid, row in self._trials.items()
+                    if self._study_of[tid] == study_id and row.trial.retry_of is None
+                )
+                if slots >= max_trials:
+                    return None
             number = self._next_number.get(study_id, 0)
             self._next_number[study_id] = number + 1
             tid = next(self._ids)
@@ -128,8 +138,30 @@ class InMemoryStorage(Storage):
                 if self._study_of[tid] == study_id and row.trial.state is TrialState.RUNNING
             ]
 
-    def get_trials(self, study_id: Any) -> list[FrozenTrial]:
+    def fail_stale_trial(
+        self, trial_id: Any, heartbeat_seen: float, reason: str, at: float
+    ) -> bool:
         with self._lock:
-            rows = [r for tid, r in self._trials.items() if self._study_of[tid] == study_id]
+            row = self._trials.get(trial_id)
+            if row is None or row.trial.state is not TrialState.RUNNING:
+                return False
+            if row.heartbeat_at > heartbeat_seen:
+                return False
+            row.trial = replace(
+                row.trial, state=TrialState.FAILED, reason=reason, finished_at=at
+            )
+            return True
+
+    def get_trials(
+        self, study_id: Any, since_number: int = 0, numbers: Sequence[int] = ()
+    ) -> list[FrozenTrial]:
+        wanted = set(numbers)
+        with self._lock:
+            rows = [
+                r
+                for tid, r in self._trials.items()
+                if self._study_of[tid] == study_id
+                and (r.trial.number >= since_number or r.trial.number in wanted)
+            ]
             trials = [replace(r.trial, steps=tuple(copy.deepcopy(r.steps))) for r in rows]
         return sorted(trials, key=lambda t: t.number)

@@ -1,14 +1,20 @@
 """SQLAlchemy storage: a SQLite file by default, PostgreSQL (or any SQLAlchemy URL) for many workers.
 
-Layout (schema version :data:`SCHEMA_VERSION`, kept in ``tunewise_meta``):
+Layout (schema version and migrations in :mod:`._schema`, the version kept in ``tunewise_meta``):
 
-* ``tunewise_studies``: one row per study; settings and search space as JSON text.
+* ``tunewise_studies``: one row per study; settings and search space as JSON text; the next
+  trial number and the count of trials toward ``max_trials``, handed out under its row lock.
 * ``tunewise_trials``: one row per trial; hyperparameter values as JSON text.
 * ``tunewise_steps``: one row per reported step; its metrics as JSON text (NaN and inf kept).
 
 SQLite runs in WAL mode with ``synchronous=NORMAL`` (a killed process loses no committed
 transaction; readers never block the writer) and a busy timeout, so several processes on one
 machine can share the file. Each write is one short transaction.
+
+Many workers: a trial number and a ``max_trials`` slot are reserved by one ``UPDATE`` of the
+study row inside the transaction that inserts the trial, so no number is handed out twice and
+a study never runs more than ``max_trials`` trials, however many processes share it. Each
+worker holds at most :data:`POOL_SIZE_PER_WORKER` connections.
 """
 
 from __future__ import annotations
@@ -23,70 +29,15 @@ from sqlalchemy.engine import URL, Engine, make_url
 
 from ..trial import FrozenTrial, Step, TrialState
 from ._base import NewTrial, Storage, StudyRecord
-
-SCHEMA_VERSION = 1
+from ._schema import (
+    ensure_schema,
+    steps_table,
+    studies_table,
+    trials_table,
+)
 
 #: Seconds a writer waits for a SQLite lock held by another process before failing.
 SQLITE_BUSY_TIMEOUT_S = 60
-
-_metadata = sa.MetaData()
-
-meta_table = sa.Table(
-    "tunewise_meta",
-    _metadata,
-    sa.Column("key", sa.String(64), primary_key=True),
-    sa.Column("value", sa.Text, nullable=False),
-)
-
-studies_table = sa.Table(
-    "tunewise_studies",
-    _metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("name", sa.String(512), nullable=False, unique=True),
-    sa.Column("created_at", sa.Float, nullable=False),
-    sa.Column("settings", sa.Text, nullable=False),
-    sa.Column("space", sa.Text, nullable=False),
-)
-
-trials_table = sa.Table(
-    "tunewise_trials",
-    _metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column(
-        "study_id",
-        sa.Integer,
-        sa.ForeignKey("tunewise_studies.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
-    sa.Column("number", sa.Integer, nullable=False),
-    sa.Column("state", sa.String(16), nullable=False),
-    sa.Column("params", sa.Text, nullable=False),
-    sa.Column("score", sa.Float, nullable=True),
-    sa.Column("best_step", sa.Integer, nullable=True),
-    sa.Column("reason", sa.Text, nullable=True),
-    sa.Column("retry_of", sa.Integer, nullable=True),
-    sa.Column("started_at", sa.Float, nullable=False),
-    sa.Column("finished_at", sa.Float, nullable=True),
-    sa.Column("heartbeat_at", sa.Float, nullable=False),
-    sa.Column("worker", sa.String(256), nullable=False),
-    sa.Column("attrs", sa.Text, nullable=False, server_default="{}"),
-    sa.UniqueConstraint("study_id", "number", name="uq_tunewise_trial_number"),
-)
-
-steps_table = sa.Table(
-    "tunewise_steps",
-    _metadata,
-    sa.Column(
-        "trial_id",
-        sa.Integer,
-        sa.ForeignKey("tunewise_trials.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
-    sa.Column("step", sa.Integer, primary_key=True),
-    sa.Column("at", sa.Float, nullable=False),
-    sa.Column("metrics", sa.Text, nullable=False),
-)
-
 
 # Statements of the per-trial hot path, built once: SQLAlchemy then only binds values.
 _t = trials_table.c
@@ -100,9 +51,23 @@ _INSERT_TRIAL = trials_table.insert().values(
     heartbeat_at=sa.bindparam("p_started_at"),
     worker=sa.bindparam("p_worker"),
 )
-_NEXT_NUMBER = sa.select(sa.func.coalesce(sa.func.max(_t.number) + 1, 0)).where(
-    _t.study_id == sa.bindparam("p_study_id")
+_s = studies_table.c
+# Reserve a trial number (and a max_trials slot unless a re-run) on the study row: one UPDATE
+# takes the row lock, so concurrent workers are serialised on it (PostgreSQL re-checks the
+# WHERE after waiting for the lock; SQLite serialises writers with BEGIN IMMEDIATE).
+_RESERVE_RERUN = (
+    studies_table.update()
+    .where(_s.id == sa.bindparam("p_study_id"))
+    .values(next_number=_s.next_number + 1)
+    .returning(_s.next_number)
 )
+_RESERVE_SLOT = (
+    studies_table.update()
+    .where(_s.id == sa.bindparam("p_study_id"))
+    .values(next_number=_s.next_number + 1, n_slots=_s.n_slots + 1)
+    .returning(_s.next_number)
+)
+_RESERVE_SLOT_UNDER = _RESERVE_SLOT.where(_s.n_slots < sa.bindparam("p_max_trials"))
 _INSERT_STEP = steps_table.insert().values(
     trial_id=sa.bindparam("p_trial_id"),
     step=sa.bindparam("p_step"),
@@ -130,10 +95,6 @@ _FINISH_TRIAL = (
 )
 
 
-class SchemaVersionError(RuntimeError):
-    """The stored schema was written by a newer tunewise."""
-
-
 def _dumps(obj: Any) -> str:
     return json.dumps(obj, allow_nan=True, separators=(",", ":"))
 
@@ -159,21 +120,30 @@ def _on_sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+#: Connections one worker process holds at most: one for the search, one for the heartbeat
+#: thread. With N worker processes a server sees at most ``N * POOL_SIZE_PER_WORKER``.
+POOL_SIZE_PER_WORKER = 2
+
+
 def create_sql_engine(url: str | URL) -> Engine:
     """An engine for ``url``; SQLite files get WAL and a busy timeout, servers a small pool.
 
-    A PostgreSQL worker holds at most 2 connections (pool_size=1, max_overflow=1): one for
-    the search, one for the heartbeat thread.
+    Every worker holds at most :data:`POOL_SIZE_PER_WORKER` (2) connections (pool_size=1,
+    max_overflow=1): one for the search, one for the heartbeat thread.
     """
     url = make_url(url)
+    pool = {"pool_size": 1, "max_overflow": POOL_SIZE_PER_WORKER - 1}
     if url.get_backend_name() == "sqlite":
-        if url.database and url.database != ":memory:":
+        memory = not url.database or url.database == ":memory:"
+        if not memory:
             os.makedirs(os.path.dirname(os.path.abspath(url.database)), exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False})
+        engine = sa.create_engine(
+            url, connect_args={"check_same_thread": False}, **({} if memory else pool)
+        )
         sa.event.listen(engine, "connect", _on_sqlite_connect)
         sa.event.listen(engine, "begin", _on_sqlite_begin)
         return engine
-    return sa.create_engine(url, pool_size=1, max_overflow=1, pool_pre_ping=True)
+    return sa.create_engine(url, pool_pre_ping=True, **pool)
 
 
 class SQLStorage(Storage):
@@ -189,22 +159,8 @@ class SQLStorage(Storage):
 
     # ------------------------------------------------------------------ schema
     def _ensure_schema(self) -> None:
-        with self.engine.begin() as conn:
-            _metadata.create_all(conn)
-            row = conn.execute(
-                sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")
-            ).first()
-            if row is None:
-                conn.execute(
-                    meta_table.insert().values(key="schema_version", value=str(SCHEMA_VERSION))
-                )
-                return
-        stored = int(row[0])
-        if stored > SCHEMA_VERSION:
-            raise SchemaVersionError(
-                f"{self.location} holds tunewise schema version {stored}, newer than this "
-                f"tunewise understands ({SCHEMA_VERSION}). Upgrade: pip install -U tunewise."
-            )
+        # The schema version found on opening (an older one has just been migrated).
+        self.found_schema_version = ensure_schema(self.engine, self.location)
 
     # ------------------------------------------------------------------ studies
     def _study(self, row: Any) -> StudyRecord:
@@ -268,28 +224,36 @@ class SQLStorage(Storage):
         retry_of: int | None,
         started_at: float,
         worker: str,
-    ) -> NewTrial:
+        max_trials: int | None = None,
+    ) -> NewTrial | None:
         params = _dumps(values)
-        for _attempt in range(20):
-            try:
-                with self.engine.begin() as conn:
-                    number = conn.execute(_NEXT_NUMBER, {"p_study_id": study_id}).scalar_one()
-                    result = conn.execute(
-                        _INSERT_TRIAL,
-                        {
-                            "p_study_id": study_id,
-                            "p_number": number,
-                            "p_state": TrialState.RUNNING.value,
-                            "p_params": params,
-                            "p_retry_of": retry_of,
-                            "p_started_at": started_at,
-                            "p_worker": worker,
-                        },
-                    )
-                    return NewTrial(result.inserted_primary_key[0], int(number))
-            except sa.exc.IntegrityError:
-                continue  # another worker took this number first; take the next one
-        raise RuntimeError(f"Could not allocate a trial number in {self.location} after 20 tries.")
+        if retry_of is not None:
+            reserve, args = _RESERVE_RERUN, {"p_study_id": study_id}
+        elif max_trials is None:
+            reserve, args = _RESERVE_SLOT, {"p_study_id": study_id}
+        else:
+            reserve = _RESERVE_SLOT_UNDER
+            args = {"p_study_id": study_id, "p_max_trials": int(max_trials)}
+        with self.engine.begin() as conn:
+            next_number = conn.execute(reserve, args).scalar()
+            if next_number is None:
+                if retry_of is None and max_trials is not None:
+                    return None  # the study is full: max_trials reached
+                raise KeyError(f"No study with id {study_id!r} in {self.location}.")
+            number = int(next_number) - 1
+            result = conn.execute(
+                _INSERT_TRIAL,
+                {
+                    "p_study_id": study_id,
+                    "p_number": number,
+                    "p_state": TrialState.RUNNING.value,
+                    "p_params": params,
+                    "p_retry_of": retry_of,
+                    "p_started_at": started_at,
+                    "p_worker": worker,
+                },
+            )
+            return NewTrial(result.inserted_primary_key[0], number)
 
     def add_step(self, trial_id: Any, step: Step) -> None:
         with self.engine.begin() as conn:
@@ -351,18 +315,38 @@ class SQLStorage(Storage):
             ).all()
         return [(r.id, r.number, r.worker, r.heartbeat_at) for r in rows]
 
-    def get_trials(self, study_id: Any) -> list[FrozenTrial]:
-        t = trials_table.c
+    def fail_stale_trial(
+        self, trial_id: Any, heartbeat_seen: float, reason: str, at: float
+    ) -> bool:
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                trials_table.update()
+                .where(_t.id == trial_id)
+                .where(_t.state == TrialState.RUNNING.value)
+                .where(_t.heartbeat_at <= heartbeat_seen)
+                .values(state=TrialState.FAILED.value, reason=reason, finished_at=at)
+            )
+            return result.rowcount == 1
+
+    def get_trials(
+        self, study_id: Any, since_number: int = 0, numbers: Sequence[int] = ()
+    ) -> list[FrozenTrial]:
+        where = [_t.study_id == study_id]
+        if since_number > 0:
+            newer = _t.number >= since_number
+            where.append(sa.or_(newer, _t.number.in_(list(numbers))) if numbers else newer)
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(trials_table).where(t.study_id == study_id).order_by(t.number)
-            ).all()
-            step_rows = conn.execute(
-                sa.select(steps_table)
-                .join(trials_table, steps_table.c.trial_id == t.id)
-                .where(t.study_id == study_id)
-                .order_by(steps_table.c.trial_id, steps_table.c.step)
-            ).all()
+            rows = conn.execute(sa.select(trials_table).where(*where).order_by(_t.number)).all()
+            step_rows = (
+                conn.execute(
+                    sa.select(steps_table)
+                    .join(trials_table, steps_table.c.trial_id == _t.id)
+                    .where(*where)
+                    .order_by(steps_table.c.trial_id, steps_table.c.step)
+                ).all()
+                if rows
+                else []
+            )
         steps: dict[Any, list[Step]] = {}
         for s in step_rows:
             steps.setdefault(s.trial_id, []).append(Step(s.step, json.loads(s.metrics), s.at))
@@ -383,6 +367,9 @@ class SQLStorage(Storage):
             )
             for r in rows
         ]
+
+    def __repr__(self) -> str:
+        return f"SQLStorage({self.location!r})"
 
     def close(self) -> None:
         self.engine.dispose()
