@@ -15,7 +15,7 @@ A Keras-Tuner-compatible API over a framework-agnostic ask/tell engine::
 
 import logging
 
-from . import errors, schedulers
+from . import errors, oracles, schedulers
 from .engine import ConsoleReporter, ResultsSummary, Study
 from .integrations.keras import (
     BayesianOptimization,
@@ -41,6 +41,15 @@ from .storage import InMemoryStorage, SQLStorage, Storage
 from .trial import FrozenTrial, Trial, TrialState
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):  # scikit-learn is optional: load its tuner on first use
+    if name == "SklearnTuner":
+        from .integrations.sklearn import SklearnTuner
+
+        return SklearnTuner
+    raise AttributeError(f"module 'tunewise' has no attribute {name!r}")
+
 
 # A library logs; it does not print unless the application configures logging.
 logging.getLogger("tunewise").addHandler(logging.NullHandler())
@@ -81,4 +90,5 @@ __all__ = [
     "infer_direction",
     "make_objective",
     "schedulers",
+    "oracles",
 ]

@@ -91,6 +91,11 @@ OVERFIT_SHARE = 0.3
 #: Every share-based check needs at least 2 affected trials: one is an anecdote.
 MIN_AFFECTED = 2
 
+#: A trial whose attrs hold this key (the number of folds) reported cross-validation folds as
+#: its steps, not epochs: its "curve" is no learning curve, and its fold-to-fold spread (stored
+#: as ``<objective>__std`` over ``executions`` folds) is the noise of its mean score.
+CV_FOLDS_ATTR = "cv_folds"
+
 #: Median |second difference| of white noise is 0.6745 * sqrt(6) sds.
 _MAD_DIFF2 = 0.6745 * math.sqrt(6.0)
 
@@ -244,7 +249,7 @@ def check_noisy_objective(h: SearchHistory) -> list[Finding]:
     if identical:
         sources["identical_configurations"] = identical["noise"]
         evidence["identical_pairs"] = identical["pairs"][:10]
-    curves = [_goodness_curve(h, t)[1] for t in ranked]
+    curves = [_goodness_curve(h, t)[1] for t in ranked if CV_FOLDS_ATTR not in t.attrs]
     jitters = [_epoch_noise(g[-JITTER_WINDOW:]) for g in curves if len(g) >= JITTER_WINDOW]
     if len(jitters) >= MIN_NOISE_CURVES:
         sources["epoch_jitter"] = float(np.median(jitters))
@@ -254,8 +259,20 @@ def check_noisy_objective(h: SearchHistory) -> list[Finding]:
     gap, spread = goods[0] - goods[NOISY_GAP_RANK - 1], goods[0] - float(np.median(goods))
     if noise <= 0 or noise < gap or noise < NOISE_MIN_SHARE * spread:
         return []
-    names = ", ".join(_SOURCE_NAMES[k] for k, v in sources.items() if v >= gap)
+    folds = any(CV_FOLDS_ATTR in t.attrs for t in ranked)
+    labels = {**_SOURCE_NAMES, **({"executions": "the fold-to-fold spread of cross-validation"}
+                                  if folds else {})}
+    names = ", ".join(labels[k] for k, v in sources.items() if v >= gap)
     runs = evidence.get("executions", 1)
+    fix = (
+        f"Average more folds: repeated cross-validation (e.g. cv=RepeatedStratifiedKFold("
+        f"n_splits={runs}, n_repeats=3), or RepeatedKFold for regression) or more data; and "
+        "fix the estimator's random_state so that configurations are compared on the same "
+        "footing." if folds else
+        f"Average repeated fits: executions_per_trial={max(3, 2 * runs)} (or more); evaluate on a "
+        "larger validation set; and fix the seeds (keras.utils.set_random_seed) so that "
+        "configurations are compared on the same footing."
+    )
     return [Finding(
         "noisy-objective", "warning",
         f"The objective's noise (about {noise:.3g} as a standard deviation, from {names}) is at "
@@ -266,9 +283,7 @@ def check_noisy_objective(h: SearchHistory) -> list[Finding]:
          "top_trials": [t.trial_id for t in top],
          "top_scores": [_num(t.score) for t in top],  # type: ignore[arg-type]
          **evidence},
-        f"Average repeated fits: executions_per_trial={max(3, 2 * runs)} (or more); evaluate on a "
-        "larger validation set; and fix the seeds (keras.utils.set_random_seed) so that "
-        "configurations are compared on the same footing.",
+        fix,
     )]
 
 
@@ -324,6 +339,8 @@ def check_undertrained(h: SearchHistory) -> list[Finding]:
     """Most trials that ran all their epochs were still improving clearly at the last one."""
     eligible, improving, gains, most = 0, [], [], 0
     for t in h.completed:
+        if CV_FOLDS_ATTR in t.attrs:
+            continue  # its steps are folds, not epochs
         _, g = _goodness_curve(h, t)
         if len(g) < UNDERTRAINED_MIN_STEPS or _stopped_early(t):
             continue
