@@ -3,38 +3,28 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
-import os
 import sqlite3
+import traceback
 import uuid
 
 import pytest
+from sqlalchemy.engine import make_url
 
+import tunewise as tw
 from tunewise.storage import (
     SCHEMA_VERSION,
     InMemoryStorage,
     SchemaVersionError,
     SQLStorage,
+    StorageError,
     masked_url,
     open_storage,
 )
 from tunewise.trial import Step, TrialState
 
-POSTGRES_URL = os.environ.get("TUNEWISE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def _postgres_available() -> bool:
-    try:
-        import sqlalchemy as sa
-
-        engine = sa.create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
-        with engine.connect():
-            pass
-        engine.dispose()
-        return True
-    except Exception:
-        return False
-
+from conftest import require_postgres
 
 @pytest.fixture(params=["memory", "sqlite", "postgresql"])
 def storage(request, tmp_path):
@@ -44,9 +34,7 @@ def storage(request, tmp_path):
     if request.param == "sqlite":
         store = SQLStorage(f"sqlite:///{tmp_path / 'contract.db'}")
     else:
-        if not _postgres_available():
-            pytest.skip(f"no PostgreSQL server at {POSTGRES_URL}")
-        store = SQLStorage(POSTGRES_URL)
+        store = SQLStorage(require_postgres())
     yield store
     for study in store.list_studies():
         if study.name.startswith("contract-"):
@@ -162,3 +150,127 @@ def test_open_storage_resolves_every_form(tmp_path):
     assert open_storage(mem) is mem
     with pytest.raises(TypeError, match="got int"):
         open_storage(3)  # type: ignore[arg-type]
+
+
+def test_create_trial_refuses_beyond_max_trials_but_not_reruns(storage):
+    study = storage.create_study(_name(), {})
+    made = [storage.create_trial(study.id, {"i": i}, None, 1.0, "w", max_trials=3) for i in range(4)]
+    assert [m.number for m in made[:3]] == [0, 1, 2] and made[3] is None
+    rerun = storage.create_trial(study.id, {"i": 0}, 0, 2.0, "w", max_trials=3)
+    assert rerun is not None and rerun.number == 3  # re-runs take a number, not a slot
+    assert storage.create_trial(study.id, {"i": 9}, None, 3.0, "w", max_trials=4).number == 4
+    assert storage.create_trial(study.id, {"i": 9}, None, 3.0, "w", max_trials=4) is None
+    assert [t.number for t in storage.get_trials(study.id)] == [0, 1, 2, 3, 4]
+
+
+def test_a_stale_trial_is_failed_by_exactly_one_caller(storage):
+    study = storage.create_study(_name(), {})
+    t = storage.create_trial(study.id, {}, None, 10.0, "lost:1:1")
+    assert storage.fail_stale_trial(t.id, 10.0, "worker died", 70.0) is True
+    assert storage.fail_stale_trial(t.id, 10.0, "worker died", 71.0) is False
+    (trial,) = storage.get_trials(study.id)
+    assert (trial.state, trial.reason, trial.finished_at) == (TrialState.FAILED, "worker died", 70.0)
+    # A heartbeat after the caller looked means the worker is alive: not failed.
+    alive = storage.create_trial(study.id, {}, None, 10.0, "busy:2:2")
+    storage.heartbeat([alive.id], 50.0)
+    assert storage.fail_stale_trial(alive.id, 10.0, "worker died", 70.0) is False
+    assert storage.running_trials(study.id)[0][:2] == (alive.id, 1)
+
+
+def test_incremental_get_trials_returns_new_and_asked_numbers(storage):
+    study = storage.create_study(_name(), {})
+    for i in range(5):
+        t = storage.create_trial(study.id, {"i": i}, None, 1.0, "w")
+        storage.add_step(t.id, Step(0, {"loss": float(i)}, 1.0))
+    got = storage.get_trials(study.id, since_number=3, numbers=[1])
+    assert [t.number for t in got] == [1, 3, 4]
+    assert [t.steps[0].metrics["loss"] for t in got] == [1.0, 3.0, 4.0]
+    assert storage.get_trials(study.id, since_number=5) == []
+    assert len(storage.get_trials(study.id, since_number=0)) == 5
+
+
+V1_SCHEMA = """
+CREATE TABLE tunewise_meta (key VARCHAR(64) PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE tunewise_studies (id INTEGER PRIMARY KEY AUTOINCREMENT, name VARCHAR(512) NOT NULL
+  UNIQUE, created_at FLOAT NOT NULL, settings TEXT NOT NULL, space TEXT NOT NULL);
+CREATE TABLE tunewise_trials (id INTEGER PRIMARY KEY AUTOINCREMENT, study_id INTEGER NOT NULL
+  REFERENCES tunewise_studies(id) ON DELETE CASCADE, number INTEGER NOT NULL, state VARCHAR(16)
+  NOT NULL, params TEXT NOT NULL, score FLOAT, best_step INTEGER, reason TEXT, retry_of INTEGER,
+  started_at FLOAT NOT NULL, finished_at FLOAT, heartbeat_at FLOAT NOT NULL, worker VARCHAR(256)
+  NOT NULL, attrs TEXT NOT NULL DEFAULT '{}',
+  CONSTRAINT uq_tunewise_trial_number UNIQUE (study_id, number));
+CREATE TABLE tunewise_steps (trial_id INTEGER NOT NULL REFERENCES tunewise_trials(id) ON DELETE
+  CASCADE, step INTEGER NOT NULL, at FLOAT NOT NULL, metrics TEXT NOT NULL,
+  PRIMARY KEY (trial_id, step));
+INSERT INTO tunewise_meta VALUES ('schema_version', '1');
+INSERT INTO tunewise_studies (name, created_at, settings, space)
+  VALUES ('old', 5.0, '{"seed": 7}', '[]');
+INSERT INTO tunewise_trials (study_id, number, state, params, score, best_step, retry_of,
+  started_at, finished_at, heartbeat_at, worker) VALUES
+  (1, 0, 'COMPLETED', '{"x": 0.25}', 0.5, 0, NULL, 1.0, 2.0, 2.0, 'w'),
+  (1, 1, 'FAILED', '{"x": 0.75}', NULL, NULL, NULL, 3.0, 4.0, 4.0, 'w'),
+  (1, 2, 'COMPLETED', '{"x": 0.75}', 0.25, 0, 1, 5.0, 6.0, 6.0, 'w');
+INSERT INTO tunewise_steps VALUES (1, 0, 1.5, '{"loss": 0.5}'), (3, 0, 5.5, '{"loss": 0.25}');
+"""
+
+
+def test_a_version_1_database_is_upgraded_on_opening_with_its_data_intact(tmp_path):
+    path = tmp_path / "v1.db"
+    con = sqlite3.connect(path)
+    con.executescript(V1_SCHEMA)
+    con.close()
+
+    store = SQLStorage(f"sqlite:///{path}")
+    assert store.found_schema_version == 1
+    (study,) = store.list_studies()
+    assert (study.name, study.settings) == ("old", {"seed": 7})
+    trials = store.get_trials(study.id)
+    assert [(t.number, t.state, t.values, t.score, t.retry_of) for t in trials] == [
+        (0, TrialState.COMPLETED, {"x": 0.25}, 0.5, None),
+        (1, TrialState.FAILED, {"x": 0.75}, None, None),
+        (2, TrialState.COMPLETED, {"x": 0.75}, 0.25, 1),
+    ]
+    assert trials[0].steps[0].metrics == {"loss": 0.5} and trials[2].steps[0].at == 5.5
+    # The counters were rebuilt from the stored trials: 3 numbers used, 2 of them slots.
+    assert store.create_trial(study.id, {}, None, 9.0, "w", max_trials=3).number == 3
+    assert store.create_trial(study.id, {}, None, 9.0, "w", max_trials=3) is None
+    store.close()
+
+    con = sqlite3.connect(path)
+    version = con.execute("SELECT value FROM tunewise_meta WHERE key='schema_version'").fetchone()
+    indexes = {r[1] for r in con.execute("PRAGMA index_list('tunewise_trials')")}
+    con.close()
+    assert version == (str(SCHEMA_VERSION),)
+    assert "ix_tunewise_trials_study_state" in indexes
+    again = SQLStorage(f"sqlite:///{path}")  # opening an upgraded file changes nothing
+    assert again.found_schema_version == SCHEMA_VERSION and len(again.get_trials(1)) == 4
+    again.close()
+
+
+def test_a_password_never_appears_in_reprs_errors_logs_or_summaries(tmp_path, capsys, caplog):
+    secret = "hunter2pw"
+    with pytest.raises(StorageError) as info:
+        SQLStorage(f"postgresql://bob:{secret}@127.0.0.1:1/nowhere")
+    assert "bob:***@127.0.0.1:1" in str(info.value)
+    assert secret not in "".join(traceback.format_exception(info.type, info.value, info.tb))
+
+    url = make_url(require_postgres())
+    with_password = url.set(password=secret).render_as_string(hide_password=False)
+    caplog.set_level(logging.DEBUG)
+    study = tw.Study("loss", storage=with_password, project_name=_name(), seed=0, verbose=1)
+    try:
+        study.optimize(lambda hp: hp.Float("x", 0.0, 1.0), max_trials=2)
+        shown = {
+            "repr": repr(study.storage),
+            "location": study.location,
+            "summary": str(study.results_summary(print_summary=False)),
+            "console": capsys.readouterr().out,
+            "logs": caplog.text,
+            "run log": str(study.runs),
+            "settings": str(study.settings),
+        }
+        assert "***" in shown["location"] and url.host in shown["location"]
+        assert {k for k, text in shown.items() if secret in text} == set()
+    finally:
+        study.storage.delete_study(study._study_id)
+        study.storage.close()

@@ -2,7 +2,15 @@
 
 from ._console import ConsoleReporter
 from ._opening import HEARTBEAT_INTERVAL_S, STALE_AFTER_S
+from ._ray import RayExecutor
 from ._results import ResultsSummary
 from ._study import Study
 
-__all__ = ["ConsoleReporter", "HEARTBEAT_INTERVAL_S", "ResultsSummary", "STALE_AFTER_S", "Study"]
+__all__ = [
+    "HEARTBEAT_INTERVAL_S",
+    "STALE_AFTER_S",
+    "ConsoleReporter",
+    "RayExecutor",
+    "ResultsSummary",
+    "Study",
+]

@@ -28,9 +28,12 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{int(time.time())}"
 
 
-def worker_is_dead(worker: str, heartbeat_at: float, now: float) -> bool:
-    """Dead if its heartbeat is stale, or, on this host, its process no longer exists."""
-    if now - heartbeat_at > STALE_AFTER_S:
+def worker_is_dead(
+    worker: str, heartbeat_at: float, now: float, stale_after: float = STALE_AFTER_S
+) -> bool:
+    """Dead if its heartbeat is older than ``stale_after`` seconds, or, on this host, its
+    process no longer exists."""
+    if now - heartbeat_at > stale_after:
         return True
     host, _, rest = worker.partition(":")
     pid_text = rest.partition(":")[0]

@@ -8,12 +8,12 @@
 from __future__ import annotations
 
 import collections
-import dataclasses
 import inspect
 import os
 import threading
 import time
 import traceback
+import weakref
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -21,7 +21,7 @@ import numpy as np
 from ..errors import FailedTrialError, FatalError, TooManyFailedTrialsError, TrialPruned
 from ..objective import MultiObjective, Objective, make_objective
 from ..samplers import RandomSampler, Sampler, tried_keys
-from ..schedulers import Pruner
+from ..schedulers import BudgetedHyperParameters, Pruner, Scheduler, total_units_trained
 from ..space import HyperParameter, HyperParameters, hyperparameter_from_config, hyperparameter_to_config
 from ..storage import Storage, open_storage
 from ..trial import (
@@ -34,8 +34,9 @@ from ..trial import (
     rank_trials,
     score_steps,
 )
+from . import _scheduling, _workers
 from ._console import ConsoleReporter
-from ._opening import HEARTBEAT_INTERVAL_S, open_study, worker_id, worker_is_dead
+from ._opening import HEARTBEAT_INTERVAL_S, STALE_AFTER_S, open_study, worker_id
 from ._results import ResultsSummary
 
 Result = Any  # float | Mapping[str, float] | None
@@ -64,6 +65,16 @@ class Study:
         pruner: a :class:`~tunewise.schedulers.Pruner` that ``trial.should_prune()`` asks;
             None never prunes. Its settings are stored with the study (not in its signature,
             so a study may be resumed with another pruner).
+        scheduler: a :class:`~tunewise.schedulers.Scheduler` (Hyperband, ASHA) that gives
+            each trial a budget (``trial.attrs["budget"]``, ``hp["tuner/epochs"]``) and
+            promotes finished trials to larger ones; the sampler still picks new
+            configurations (model-based ones from the results at the highest budget reached).
+            None: no budgets.
+        heartbeat_interval: seconds between the heartbeats of this worker's running trials
+            (and between its checks for other workers' dead trials).
+        stale_after: seconds without a heartbeat after which another worker's RUNNING trial
+            is taken as dead, marked FAILED and re-run (default ``6 * heartbeat_interval``).
+            Make it longer than any pause of a live worker (a long garbage collection...).
     """
 
     def __init__(
@@ -88,6 +99,9 @@ class Study:
         reporter: ConsoleReporter | None = None,
         extra_settings: dict[str, Any] | None = None,
         pruner: Pruner | None = None,
+        scheduler: Scheduler | None = None,
+        heartbeat_interval: float = HEARTBEAT_INTERVAL_S,
+        stale_after: float | None = None,
     ) -> None:
         if score not in SCORE_RULES:
             raise ValueError(f"score={score!r} is not one of {SCORE_RULES}; use 'best' or 'last'.")
@@ -108,9 +122,32 @@ class Study:
         self.pruner = pruner
         if pruner is not None:
             pruner.bind(self.objective)
+        if scheduler is not None and not isinstance(scheduler, Scheduler):
+            raise TypeError(
+                "scheduler must be a tunewise.schedulers.Scheduler (e.g. HyperbandScheduler(81)) "
+                f"or None, got {type(scheduler).__name__}."
+            )
+        self.scheduler = scheduler
+        if scheduler is not None:
+            scheduler.bind(self.objective)
         self.score_rule = score
         self.max_retries_per_trial = int(max_retries_per_trial)
         self.max_consecutive_failed_trials = int(max_consecutive_failed_trials)
+        if not float(heartbeat_interval) > 0:
+            raise ValueError(f"heartbeat_interval={heartbeat_interval!r} must be > 0 seconds.")
+        self.heartbeat_interval = float(heartbeat_interval)
+        self.stale_after = (
+            float(stale_after)
+            if stale_after is not None
+            else STALE_AFTER_S * self.heartbeat_interval / HEARTBEAT_INTERVAL_S
+        )
+        if self.stale_after <= self.heartbeat_interval:
+            raise ValueError(
+                f"stale_after={stale_after!r} must exceed heartbeat_interval="
+                f"{self.heartbeat_interval:g}, or live trials would be failed; use e.g. "
+                f"stale_after={6 * self.heartbeat_interval:g}."
+            )
+        self.directory, self.project_name = directory, project_name
         self.tune_new_entries = tune_new_entries
         self.allow_new_entries = allow_new_entries
         self.reporter = reporter or ConsoleReporter(verbose)
@@ -146,6 +183,10 @@ class Study:
             wanted["pruner"] = pruner.get_config()
         else:
             wanted.pop("pruner", None)
+        if scheduler is not None:
+            wanted["scheduler"] = scheduler.get_config()
+        else:
+            wanted.pop("scheduler", None)
         if wanted != self._settings:
             self._settings = wanted
             self.storage.save_settings(self._study_id, self._settings)
@@ -166,6 +207,14 @@ class Study:
         self._running: dict[int, Trial] = {}
         self._reruns: collections.deque[tuple[int, dict[str, Any]]] = collections.deque()
         self._lock = threading.RLock()
+        self._max_trials: int | None = None  # the limit of the running optimize() call
+        self._full = False  # the storage refused a trial: the study has max_trials
+        self._heartbeat: _Heartbeat | None = None
+        self._rng_salt: tuple[int, ...] = ()
+        self._prefix = 0  # trials 0.._prefix-1 are all in the cache
+        self._watch: set[int] = set()  # other workers' trials last seen RUNNING
+        self._next_stale_check = 0.0
+        _workers.init_worker_state(self)
         if opened.resumed:
             self._recover_crashed_trials()
             self.notes.append(self._resume_note())
@@ -220,9 +269,54 @@ class Study:
             print(summary)
         return summary
 
+    def trials_dataframe(self, history: bool = False) -> Any:
+        """A pandas DataFrame, one row per trial: number, state, score, times, the
+        hyperparameters as ``hp_<name>`` columns and each metric's last value as a column.
+        ``history=True`` returns :meth:`history_dataframe` instead. Needs pandas."""
+        from ._frames import trials_dataframe
+
+        if history:
+            return self.history_dataframe()
+        return trials_dataframe(self.trials, [hp.name for hp in self.space])
+
+    def history_dataframe(self) -> Any:
+        """A pandas DataFrame, one row per reported step (epoch) of every trial."""
+        from ._frames import history_dataframe
+
+        return history_dataframe(self.trials)
+
     # ------------------------------------------------------------------ ask / tell
     def _rng(self, draw: int) -> np.random.Generator:
-        return np.random.default_rng([self.seed, draw])
+        # Other workers' trials running: this process draws from a stream of its own, so that
+        # two workers at the same trial count do not suggest the same configuration.
+        salt = self._rng_salt or ((os.getpid(),) if self._watch else ())
+        return np.random.default_rng([self.seed, draw, *salt])
+
+    def _advance_prefix(self) -> None:
+        while self._prefix in self._index:
+            self._prefix += 1
+
+    def _sync(self, force: bool = False) -> None:
+        """Before a suggestion: other workers' new trials into the cache, dead ones failed.
+
+        In-memory storage lives in this process only, so there is nothing to fetch there.
+        """
+        self._ensure_heartbeat()
+        if not self.storage.shared:
+            return
+        _workers.refresh(self)
+        for note in _workers.fail_stale_trials(self, force):
+            self.reporter.note(note)
+
+    def _ensure_heartbeat(self) -> None:
+        if self._heartbeat is None or not self._heartbeat.alive:
+            self._heartbeat = _Heartbeat(self)
+            self._heartbeat.start()
+
+    def _stop_heartbeat(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
+            self._heartbeat = None
 
     def _tunable_space(self) -> list[HyperParameter]:
         if self.tune_new_entries or not self._declared:
@@ -249,10 +343,19 @@ class Study:
         Re-runs (of a trial that raised, or whose worker died) come first, with their values.
         """
         with self._lock:
+            self._sync()
             retry_of: int | None = None
             rng = self._rng(len(self.trials))
+            job = None  # the scheduler's budget for this trial (see tunewise.schedulers)
             if self._reruns:
                 retry_of, values = self._reruns.popleft()
+                if self.scheduler is not None:
+                    values, job = _scheduling.rerun_job(self, retry_of, values)
+            elif self.scheduler is not None:
+                plan = _scheduling.next_plan(self, rng)
+                if plan is None:
+                    return None
+                values, job = plan.values, plan.job
             else:
                 values = self.sampler.suggest(self._tunable_space(), self.trials, rng)
                 note = self.sampler.pop_note()
@@ -262,9 +365,19 @@ class Study:
                     return None
             started = time.time()
             created = self.storage.create_trial(
-                self._study_id, values, retry_of, started, self.worker
+                self._study_id,
+                values if job is None else {**values, **job.hp_values()},
+                retry_of,
+                started,
+                self.worker,
+                self._max_trials,
             )
+            if created is None:  # other workers took the last of the study's max_trials
+                self._full = True
+                return None
             hps = HyperParameters.for_trial(self.space, values, self._new_value_hook(rng))
+            if job is not None:
+                hps = BudgetedHyperParameters.wrap(hps, job)
             trial = Trial(
                 created.number,
                 hps,
@@ -275,6 +388,8 @@ class Study:
                 ask_pruner=self._ask_pruner,
             )
             trial.started_at = started
+            if job is not None:
+                trial.attrs.update(job.attrs())
             self._running[trial.number] = trial
             self._put(
                 FrozenTrial(
@@ -283,6 +398,7 @@ class Study:
                     values=dict(values),
                     retry_of=retry_of,
                     started_at=started,
+                    attrs=dict(trial.attrs),
                     storage_id=created.id,
                 )
             )
@@ -410,7 +526,7 @@ class Study:
         with self._lock:
             hps = trial.hyperparameters
             self._merge_space(hps.space, hps.changes)
-            values = hps.values
+            values = _scheduling.stored_values(hps)
             finished = time.time()
             self.storage.finish_trial(
                 trial.storage_id, state, values, score, best_step, reason, finished, trial.attrs
@@ -465,36 +581,9 @@ class Study:
 
     # ------------------------------------------------------------------ crash recovery
     def _recover_crashed_trials(self) -> None:
-        now = time.time()
-        dead = {
-            number
-            for _tid, number, worker, beat in self.storage.running_trials(self._study_id)
-            if worker_is_dead(worker, beat, now)
-        }
-        for t in list(self.trials):
-            if t.number not in dead:
-                continue
-            reason = (
-                f"The worker running trial {t.number} died (process killed or machine lost); "
-                "the trial was marked failed when the study was reopened and is re-run."
-            )
-            self.storage.finish_trial(
-                t.storage_id, TrialState.FAILED, t.values, None, None, reason, now
-            )
-            self._put(
-                dataclasses.replace(
-                    t, state=TrialState.FAILED, reason=reason, finished_at=now
-                )
-            )
-            original = _original(t)
-            attempts = sum(1 for x in self.trials if _original(x) == original)
-            rerun = attempts <= max(1, self.max_retries_per_trial)
-            if rerun:
-                self._reruns.append((original, dict(t.values)))
-            self.notes.append(
-                f"Trial {t.number} was left RUNNING by a run that died; marked FAILED"
-                + (" and re-run now." if rerun else f" ({attempts} attempts: not re-run again).")
-            )
+        """On opening: fail the trials of dead workers (see :mod:`._workers`) and queue re-runs."""
+        if self.storage.shared:
+            self.notes.extend(_workers.fail_stale_trials(self, force=True))
 
     def _resume_note(self) -> str:
         counts = collections.Counter(t.state.value.lower() for t in self.trials)
@@ -517,8 +606,16 @@ class Study:
         max_trials: int | None = 10,
         timeout: float | None = None,
         callbacks: Sequence[Callable[["Study", FrozenTrial], None]] = (),
+        n_jobs: int = 1,
+        executor: Any = None,
     ) -> "Study":
         """Run ``fn(hp)`` (or ``fn(hp, trial)``) until ``max_trials`` trials or ``timeout`` seconds.
+
+        ``max_trials`` counts for the study: several workers sharing the storage together run
+        at most that many (re-runs aside). ``n_jobs=k`` runs k trials at once in k worker
+        processes (forked; ``-1``: one per CPU) on this study's storage, each trial's output
+        in ``<directory>/<project_name>/trial_logs/``; ``executor="ray"`` or a
+        :class:`~tunewise.engine.RayExecutor` runs trials as Ray tasks (see :mod:`._parallel`).
 
         ``fn`` returns a number, a dict of metrics, or None after ``trial.report(...)`` calls.
         :class:`~tunewise.TrialPruned` (raised after ``trial.should_prune()`` said True) stores
@@ -531,6 +628,11 @@ class Study:
         """
         if max_trials is not None and int(max_trials) < 1:
             raise ValueError(f"max_trials={max_trials!r} must be >= 1 (or None for no limit).")
+        from . import _parallel
+
+        workers = _parallel.resolve(self, n_jobs, executor)
+        with self._lock:
+            self._sync(force=True)  # other workers may have run trials since this study opened
         call = _caller(fn)
         started = time.monotonic()
         run: dict[str, Any] = {
@@ -553,11 +655,15 @@ class Study:
             from ..diagnostics._watch import StallWatcher  # the doctor sits above the engine
 
             callbacks = [*callbacks, StallWatcher()]
-        heartbeat = _Heartbeat(self)
-        heartbeat.start()
+        self._ensure_heartbeat()
+        self._max_trials, self._full = max_trials, False
+        self.reporter.search_started(max_trials, self.n_slots, self.best_trial, timeout)
         stopped_because = "error"
         try:
-            stopped_because = self._loop(call, max_trials, timeout, started, callbacks)
+            if workers is None:
+                stopped_because = self._loop(call, max_trials, timeout, started, callbacks)
+            else:
+                stopped_because = workers.run(self, fn, call, max_trials, timeout, started, callbacks)
         except FatalError:
             stopped_because = "fatal_error"
             raise
@@ -568,7 +674,8 @@ class Study:
             stopped_because = "interrupted"
             raise
         finally:
-            heartbeat.stop()
+            self._stop_heartbeat()
+            self._max_trials = None
             self._record_run(run, stopped_because)
             self.reporter.search_finished(
                 self.trials[first_new:], time.monotonic() - started, self.best_trial, self.objective
@@ -587,11 +694,17 @@ class Study:
         consecutive_failures = 0
         while True:
             if max_trials is not None and self.n_slots >= max_trials and not self._reruns:
-                return "max_trials"
+                with self._lock:
+                    self._sync(force=True)  # a last look for dead workers' trials to re-run
+                if not self._reruns:
+                    return "max_trials"
             if timeout is not None and time.monotonic() - started >= timeout:
                 self.reporter.note(f"Timeout of {timeout:g}s reached; no new trial started.")
                 return "timeout"
             trial = self.ask()
+            if trial is None and self._full:  # other workers took the last slots
+                self._full = False
+                continue
             if trial is None:
                 self.reporter.note(
                     "Search space exhausted after "
@@ -600,6 +713,7 @@ class Study:
                     "(more values, a finer step) to search further."
                 )
                 return "exhausted"
+            self.reporter.trial_started()
             frozen, fatal = self._run_one(call, trial, max_trials)
             for callback in callbacks:
                 callback(self, frozen)
@@ -630,6 +744,7 @@ class Study:
                 for s in (TrialState.COMPLETED, TrialState.PRUNED, TrialState.FAILED)
             },
             stopped_because=stopped_because,
+            epochs_trained=total_units_trained(ran),
             events=list(self.events),
         )
         self.events.clear()
@@ -705,24 +820,39 @@ def _caller(fn: Callable[..., Result]) -> Callable[[HyperParameters, Trial], Res
 
 
 class _Heartbeat:
-    """Refreshes the heartbeat of this worker's running trials every HEARTBEAT_INTERVAL_S."""
+    """Refreshes the heartbeat of this worker's running trials every ``heartbeat_interval``.
+
+    A daemon thread holding only a weak reference to the study, so a forgotten study (ask/tell
+    without optimize) is still collected; it uses one pooled connection while it writes.
+    """
 
     def __init__(self, study: Study) -> None:
-        self._study = study
+        self._study = weakref.ref(study)
+        self._interval = study.heartbeat_interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="tunewise-heartbeat", daemon=True)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive() and not self._stop.is_set()
 
     def start(self) -> None:
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=5)
+        if self._thread is not threading.current_thread() and self._thread.is_alive():
+            self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        while not self._stop.wait(HEARTBEAT_INTERVAL_S):
-            ids = [t.storage_id for t in list(self._study._running.values())]
+        while not self._stop.wait(self._interval):
+            study = self._study()
+            if study is None:
+                return
+            ids = [t.storage_id for t in list(study._running.values())]
+            storage = study.storage
+            del study
             try:
-                self._study.storage.heartbeat(ids, time.time())
+                storage.heartbeat(ids, time.time())
             except Exception:  # a missed beat is retried at the next interval
                 continue

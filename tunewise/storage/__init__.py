@@ -7,7 +7,7 @@ import os
 from ._base import NewTrial, Storage, StudyRecord
 from ._memory import InMemoryStorage
 from ._schema import MIGRATIONS, SCHEMA_VERSION, SchemaVersionError
-from ._sql import POOL_SIZE_PER_WORKER, SQLStorage, masked_url
+from ._sql import POOL_SIZE_PER_WORKER, SQLStorage, StorageError, masked_url
 
 #: The SQLite file of a project: ``<directory>/<project_name>/tunewise.db``.
 DB_FILENAME = "tunewise.db"
@@ -56,6 +56,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "SQLStorage",
     "SchemaVersionError",
+    "StorageError",
     "Storage",
     "StudyRecord",
     "masked_url",

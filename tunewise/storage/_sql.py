@@ -95,6 +95,10 @@ _FINISH_TRIAL = (
 )
 
 
+class StorageError(RuntimeError):
+    """The database could not be opened or used; the message never holds a password."""
+
+
 def _dumps(obj: Any) -> str:
     return json.dumps(obj, allow_nan=True, separators=(",", ":"))
 
@@ -159,8 +163,16 @@ class SQLStorage(Storage):
 
     # ------------------------------------------------------------------ schema
     def _ensure_schema(self) -> None:
-        # The schema version found on opening (an older one has just been migrated).
-        self.found_schema_version = ensure_schema(self.engine, self.location)
+        try:
+            # The schema version found on opening (an older one has just been migrated).
+            self.found_schema_version = ensure_schema(self.engine, self.location)
+        except sa.exc.SQLAlchemyError as exc:
+            # Driver messages may quote the connection string: scrub it, and drop the chain.
+            text = str(exc)
+            if self.url.password:
+                text = text.replace(str(self.url.password), "***")
+            self.engine.dispose()
+            raise StorageError(f"Could not open the storage {self.location}: {text}") from None
 
     # ------------------------------------------------------------------ studies
     def _study(self, row: Any) -> StudyRecord:
