@@ -3,15 +3,31 @@
 ``verbose=0`` prints nothing; ``verbose>=1`` prints notes (resume, changes), one line per
 finished trial with its score and the best so far, and a closing summary. Everything printed
 is also logged through ``logging`` (logger ``tunewise``).
+
+Progress (``progress="auto"``): on a terminal a live bar stays on the last line (trials done
+of ``max_trials``, elapsed time, ETA, best so far, running trials), redrawn every second and
+whenever a trial starts or ends, with each finished trial's line printed above it. When the
+output is not a terminal (CI logs, files, notebooks) there is no bar and no control character:
+each trial's line ends with the same progress fields instead. When other code writes to the
+same terminal during a trial (Keras's epoch output, ``foreign_output=True``), the bar is not
+redrawn while a trial runs, so that their lines stay intact.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+import threading
+import time
 from typing import IO, TYPE_CHECKING, Any
 
 from ..trial import FrozenTrial, TrialState
+from ._progress import Progress, render_bar, render_fields
+
+#: Seconds between redraws of the live bar while a trial runs.
+REDRAW_INTERVAL_S = 1.0
+_CLEAR_LINE = "\r\x1b[2K"
+_PROGRESS_MODES = ("auto", "bar", "lines", "off")
 
 if TYPE_CHECKING:
     from ..objective import MultiObjective, Objective
@@ -40,21 +56,152 @@ def first_line(text: str | None) -> str:
 
 
 class ConsoleReporter:
-    """Prints a search's progress; ``verbose=0`` silences it."""
+    """Prints a search's progress; ``verbose=0`` silences it.
 
-    def __init__(self, verbose: int = 1, stream: IO[str] | None = None) -> None:
+    Args:
+        verbose: 0 silent, 1 notes, one line per trial, progress.
+        stream: where to print (default: ``sys.stdout`` at the time of printing).
+        progress: ``"auto"`` (a live bar on a terminal, progress fields in each trial's line
+            otherwise), ``"bar"``, ``"lines"`` or ``"off"`` (trial lines without progress).
+    """
+
+    def __init__(
+        self, verbose: int = 1, stream: IO[str] | None = None, progress: str = "auto"
+    ) -> None:
+        if progress not in _PROGRESS_MODES:
+            raise ValueError(f"progress={progress!r} is not one of {_PROGRESS_MODES}.")
         self.verbose = int(verbose)
         self.stream = stream
+        self.progress = progress
+        self.foreign_output = False
+        """True while other code (Keras's epoch output) writes to the terminal during trials."""
+        self._lock = threading.RLock()
+        self._bar_shown = False
+        self._run: dict[str, Any] | None = None
+        self._ticker: threading.Thread | None = None
+        self._stop_ticker = threading.Event()
+
+    # ------------------------------------------------------------------ where and how
+    @property
+    def _out(self) -> IO[str]:
+        return self.stream or sys.stdout
+
+    def _mode(self) -> str:
+        """``bar``, ``lines`` or ``off`` for the current stream."""
+        if self.progress != "auto":
+            return self.progress
+        isatty = getattr(self._out, "isatty", None)
+        try:
+            return "bar" if isatty is not None and isatty() else "lines"
+        except ValueError:  # a closed stream
+            return "lines"
+
+    def _unicode(self) -> bool:
+        encoding = (getattr(self._out, "encoding", None) or "").lower().replace("-", "")
+        return encoding in ("utf8", "utf_8")
+
+    def snapshot(self) -> Progress | None:
+        """The progress of the search in this process, or None outside ``optimize``."""
+        run = self._run
+        if run is None:
+            return None
+        return Progress(
+            done=run["done"],
+            total=run["total"],
+            done_this_run=run["done_this_run"],
+            elapsed_s=time.monotonic() - run["started"],
+            best=run["best"],
+            running=run["running"],
+            timeout_s=run["timeout"],
+        )
+
+    def _draw_bar(self) -> None:
+        """Redraw the bar on the last line (terminal mode only); caller holds the lock."""
+        p = self.snapshot()
+        if p is None or self.verbose <= 0 or self._mode() != "bar":
+            return
+        import shutil
+
+        width = max(20, shutil.get_terminal_size((80, 24)).columns - 1)
+        self._out.write(_CLEAR_LINE + render_bar(p, width, self._unicode()))
+        self._out.flush()
+        self._bar_shown = True
+
+    def _clear_bar(self) -> None:
+        if self._bar_shown:
+            self._out.write(_CLEAR_LINE)
+            self._out.flush()
+            self._bar_shown = False
+
+    def _tick(self) -> None:
+        while not self._stop_ticker.wait(REDRAW_INTERVAL_S):
+            with self._lock:
+                run = self._run
+                if run is None:
+                    return
+                if run["running"] and self.foreign_output:
+                    continue
+                self._draw_bar()
+
+    # ------------------------------------------------------------------ search events
+    def search_started(
+        self,
+        max_trials: int | None,
+        done: int,
+        best: FrozenTrial | None,
+        timeout: float | None = None,
+    ) -> None:
+        """A search begins with ``done`` trials stored (of ``max_trials``)."""
+        with self._lock:
+            self._run = {
+                "total": max_trials,
+                "done": done,
+                "done_this_run": 0,
+                "started": time.monotonic(),
+                "best": best.score if best is not None else None,
+                "running": 0,
+                "timeout": timeout,
+            }
+            if self.verbose > 0 and self._mode() == "bar":
+                self._draw_bar()
+                self._stop_ticker.clear()
+                self._ticker = threading.Thread(
+                    target=self._tick, name="tunewise-progress", daemon=True
+                )
+                self._ticker.start()
+
+    def trial_started(self) -> None:
+        with self._lock:
+            if self._run is None:
+                return
+            self._run["running"] += 1
+            if self.foreign_output:
+                self._clear_bar()  # the trial's own output starts on a clean line
+            else:
+                self._draw_bar()
+
+    def _stop(self) -> None:
+        self._stop_ticker.set()
+        ticker, self._ticker = self._ticker, None
+        if ticker is not None and ticker is not threading.current_thread():
+            ticker.join(timeout=5)
+        with self._lock:
+            self._clear_bar()
+            self._run = None
 
     @property
     def enabled(self) -> bool:
         """Whether a line would be printed or logged (skip formatting work otherwise)."""
         return self.verbose > 0 or logger.isEnabledFor(logging.INFO)
 
-    def _emit(self, line: str, level: int = logging.INFO) -> None:
+    def _emit(self, line: str, level: int = logging.INFO, redraw: bool = True) -> None:
         logger.log(level, line)
         if self.verbose > 0:
-            print(line, file=self.stream or sys.stdout, flush=True)
+            with self._lock:
+                self._clear_bar()
+                print(line, file=self._out, flush=True)
+                if redraw and not (self.foreign_output and self._run and self._run["running"]):
+                    self._draw_bar()
 
     def note(self, line: str) -> None:
         self._emit(line)
@@ -83,8 +230,17 @@ class ConsoleReporter:
         )
         took = f"{trial.duration:.2f}s" if trial.duration is not None else ""
         line = f"{head}: {body} | {best_text} | {took} | {format_values(trial.values)}{retry_note}"
-        level = logging.WARNING if trial.state is TrialState.FAILED else logging.INFO
-        self._emit(line, level)
+        with self._lock:
+            run = self._run
+            if run is not None:
+                run["running"] = max(0, run["running"] - 1)
+                run["done"] = slot
+                run["done_this_run"] += 1
+                run["best"] = best.score if best is not None else None
+                if self._mode() == "lines" or self.foreign_output:
+                    line += f" | {render_fields(self.snapshot(), best=False)}"  # type: ignore[arg-type]
+            level = logging.WARNING if trial.state is TrialState.FAILED else logging.INFO
+            self._emit(line, level, redraw=not self.foreign_output)
 
     def search_finished(
         self,
@@ -101,4 +257,8 @@ class ConsoleReporter:
             if best
             else "no trial has completed yet"
         )
-        self._emit(f"Search done: {len(ran)} trials run ({detail}) in {seconds:.1f}s; {best_text}.")
+        self._stop()
+        self._emit(
+            f"Search done: {len(ran)} trials run ({detail}) in {seconds:.1f}s; {best_text}.",
+            redraw=False,
+        )

@@ -221,6 +221,8 @@ class Tuner:
         """
         if "verbose" in fit_kwargs:
             self._reporter.verbose = int(fit_kwargs["verbose"])
+        # Keras prints epochs unless fit(verbose=0): the live bar then waits between trials.
+        self._reporter.foreign_output = fit_kwargs.get("verbose", "auto") != 0
         self._fit_args = fit_args
         self._fit_kwargs = fit_kwargs
         self.on_search_begin()
@@ -390,6 +392,11 @@ class Tuner:
                 model.set_weights([data[f"arr_{i}"] for i in range(len(data.files))])
             models.append(model)
         return models
+
+    def trials_dataframe(self, history: bool = False) -> Any:
+        """One row per trial (hyperparameters and final metrics as columns), or with
+        ``history=True`` one row per epoch; see :meth:`tunewise.Study.trials_dataframe`."""
+        return self.study.trials_dataframe(history=history)
 
     def diagnose(self) -> Any:
         """The doctor's report: why the best objective is (not) improving, with evidence and fixes."""

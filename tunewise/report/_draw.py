@@ -1,0 +1,188 @@
+"""Matplotlib renderers of the plot data (extra ``plots``).
+
+Each ``draw_*`` takes the plain data of :mod:`tunewise.report._data` (or the importance) and
+returns a :class:`matplotlib.figure.Figure` made without pyplot, so that it is safe to draw in a
+server thread and never opens a window. ``figure_png`` turns a figure into PNG bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from typing import Any
+
+from ._data import LearningCurves, OptimizationHistory, ParallelCoordinates, Slices
+from ._importance import Importance
+
+_COMPLETED = "#1f77b4"
+_PRUNED = "#ff7f0e"
+_EARLY = "#9467bd"
+_BEST = "#d62728"
+
+
+def _matplotlib() -> Any:
+    try:
+        import matplotlib
+        from matplotlib.figure import Figure
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "Drawing plots needs matplotlib: pip install 'tunewise[plots]'."
+        ) from exc
+    return matplotlib, Figure
+
+
+def _figure(width: float = 7.0, height: float = 3.6) -> Any:
+    _, Figure = _matplotlib()
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def _empty(ax: Any, text: str) -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="#666666")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def figure_png(fig: Any, dpi: int = 80) -> bytes:
+    """The figure as PNG bytes."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def draw_optimization_history(data: OptimizationHistory) -> Any:
+    fig = _figure()
+    ax = fig.add_subplot()
+    ax.set_title(f"Optimization history ({data.objective}, {data.direction})")
+    if not data.points:
+        _empty(ax, "No trial has a score yet.")
+        return fig
+    for state, color, label in (("COMPLETED", _COMPLETED, "trial"), ("PRUNED", _PRUNED, "pruned")):
+        pts = [p for p in data.points if p.state == state]
+        if pts:
+            ax.scatter([p.number for p in pts], [p.score for p in pts], s=18, color=color,
+                       label=label, zorder=3)
+    if data.best_so_far:
+        xs = [n for n, _ in data.best_so_far]
+        ys = [b for _, b in data.best_so_far]
+        ax.step(xs, ys, where="post", color=_BEST, label="best so far", zorder=2)
+    ax.set_xlabel("trial number")
+    ax.set_ylabel(data.objective)
+    ax.legend(loc="best", fontsize="small")
+    return fig
+
+
+def draw_learning_curves(data: LearningCurves) -> Any:
+    fig = _figure()
+    ax = fig.add_subplot()
+    ax.set_title(f"Learning curves ({data.metric})")
+    if not data.curves:
+        _empty(ax, f"No trial reported {data.metric}.")
+        return fig
+    shown: set[str] = set()
+    for c in data.curves:
+        if c.pruned:
+            color, label = _PRUNED, "pruned"
+        elif c.stopped_early:
+            color, label = _EARLY, "early-stopped"
+        elif c.state == "COMPLETED":
+            color, label = _COMPLETED, "completed"
+        else:
+            color, label = "#7f7f7f", c.state.lower()
+        ax.plot(c.steps, c.values, color=color, alpha=0.6, linewidth=1,
+                label=None if label in shown else label)
+        shown.add(label)
+        if c.pruned or c.stopped_early:  # mark where the trial stopped
+            ax.scatter([c.steps[-1]], [c.values[-1]], marker="x", color=color, s=25, zorder=3)
+    ax.set_xlabel("step (epoch)")
+    ax.set_ylabel(data.metric)
+    ax.legend(loc="best", fontsize="small")
+    return fig
+
+
+def draw_parallel_coordinates(data: ParallelCoordinates) -> Any:
+    import matplotlib
+
+    fig = _figure(8.0, 3.8)
+    ax = fig.add_subplot()
+    ax.set_title("Parallel coordinates (colour: objective)")
+    if not data.numbers or len(data.axes) < 2:
+        _empty(ax, "Needs completed trials and at least one varying hyperparameter.")
+        return fig
+    n_axes = len(data.axes)
+    scores = data.scores
+    low, high = min(scores), max(scores)
+    cmap = matplotlib.colormaps["viridis"]
+    for row, score in zip(data.positions, scores):
+        points = [(i, p) for i, p in enumerate(row) if p is not None]
+        shade = 0.5 if high <= low else (score - low) / (high - low)
+        ax.plot([i for i, _ in points], [p for _, p in points], color=cmap(shade), alpha=0.7,
+                linewidth=1)
+    for i, axis in enumerate(data.axes):
+        ax.axvline(i, color="#444444", linewidth=0.8)
+        if axis.kind == "categorical":
+            n = len(axis.labels)
+            for k, label in enumerate(axis.labels):
+                ax.text(i + 0.03, k / (n - 1) if n > 1 else 0.5, label, fontsize=7, va="center")
+        else:
+            ax.text(i + 0.03, 0.0, _short(axis.low), fontsize=7, va="bottom")
+            ax.text(i + 0.03, 1.0, _short(axis.high), fontsize=7, va="top")
+    ax.set_xticks(range(n_axes))
+    ax.set_xticklabels([a.name for a in data.axes], fontsize=8)
+    ax.set_yticks([])
+    ax.set_xlim(-0.1, n_axes - 0.6)
+    return fig
+
+
+def _short(value: float | None) -> str:
+    return "" if value is None else f"{value:.3g}"
+
+
+def draw_slices(data: Slices) -> Any:
+    n = max(1, len(data.slices))
+    cols = min(n, 4)
+    rows = math.ceil(n / cols)
+    fig = _figure(2.3 * cols + 0.6, 2.4 * rows + 0.4)
+    if not data.slices:
+        _empty(fig.add_subplot(), "No varying hyperparameter among the completed trials.")
+        return fig
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for k, s in enumerate(data.slices):
+        ax = axes[k // cols][k % cols]
+        if s.axis.kind == "categorical":
+            xs = [s.axis.labels.index(v) for v in s.values]
+            ax.set_xticks(range(len(s.axis.labels)))
+            ax.set_xticklabels(s.axis.labels, fontsize=7, rotation=30)
+        else:
+            xs = s.values
+            if s.axis.kind == "log":
+                ax.set_xscale("log")
+        ax.scatter(xs, s.scores, s=12, c=s.numbers, cmap="Blues", edgecolors="#333333",
+                   linewidths=0.3)
+        ax.set_title(s.axis.name, fontsize=9)
+        ax.tick_params(labelsize=7)
+        if k % cols == 0:
+            ax.set_ylabel(data.objective, fontsize=8)
+    for k in range(len(data.slices), rows * cols):
+        axes[k // cols][k % cols].set_visible(False)
+    fig.suptitle("Slices (colour: trial number)", fontsize=10)
+    return fig
+
+
+def draw_importance(data: Importance | None) -> Any:
+    fig = _figure(6.0, 0.5 + 0.35 * max(3, len(data.names) if data else 3))
+    ax = fig.add_subplot()
+    ax.set_title("Hyperparameter importance (fANOVA)")
+    if data is None:
+        _empty(ax, "Needs at least 4 completed trials and a varying hyperparameter.")
+        return fig
+    names = list(reversed(data.names))
+    values = list(reversed(data.importances))
+    ax.barh(names, values, color=_COMPLETED)
+    for y, v in enumerate(values):
+        ax.text(v, y, f" {v:.2f}", va="center", fontsize=8)
+    ax.set_xlim(0, 1.1)
+    ax.set_xlabel("share of the explained variance")
+    return fig
