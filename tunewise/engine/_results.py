@@ -35,6 +35,14 @@ class ResultsSummary:
         return self.ranked[0] if self.ranked else None
 
     @property
+    def epochs_trained(self) -> int:
+        """Budget units (epochs) the whole search trained, over every finished trial (a
+        promoted trial counts only the epochs it added to its parent's)."""
+        from ..schedulers import total_units_trained
+
+        return total_units_trained(self.trials)
+
+    @property
     def best_objective(self) -> float | None:
         best = self.best_trial
         return None if best is None else best.score
@@ -58,6 +66,8 @@ class ResultsSummary:
             + ", ".join(f"{n} {s.value.lower()}" for s, n in counts.items() if n)
             + (f" ({len(self.trials)} in all)" if self.trials else "none"),
         ]
+        if any("budget" in (t.attrs or {}) for t in self.trials):
+            lines.append(f"Epochs trained (budget units, all trials): {self.epochs_trained}")
         for t in self.ranked[: self.num_trials]:
             lines += ["", f"Trial {t.trial_id} summary", "Hyperparameters:"]
             lines += [f"{k}: {format_value(v)}" for k, v in t.values.items()]

@@ -1,4 +1,11 @@
-"""Multi-fidelity scheduling: pruners that stop unpromising trials early.
+"""Multi-fidelity scheduling: schedulers that hand out budgets, pruners that stop trials early.
+
+A scheduler (:class:`HyperbandScheduler`, :class:`ASHAScheduler`) decides each trial's budget
+(epochs) and which finished trials continue to a larger one; the sampler still decides the
+configurations, so any sampler composes with any scheduler:
+``Study(..., sampler=TPESampler(), scheduler=HyperbandScheduler(max_budget=81))``. The objective
+reads its budget from ``trial.attrs["budget"]`` (or ``hp["tuner/epochs"]``) and, when
+``trial.attrs["parent"]`` is set, continues that trial from ``trial.attrs["initial_budget"]``.
 
 Pass a pruner to a study or a tuner (``Study(..., pruner=MedianPruner())``,
 ``RandomSearch(..., pruner=MedianPruner())``); an objective asks ``trial.should_prune()`` after
@@ -7,6 +14,19 @@ tuners do this for you). The rung and median arithmetic are plain functions here
 schedulers (Hyperband, ASHA) built on them.
 """
 
+from ._asha import ASHAScheduler
+from ._base import (
+    BUDGET_KEYS,
+    WAIT,
+    BudgetedHyperParameters,
+    Job,
+    Scheduler,
+    job_of,
+    total_units_trained,
+    units_trained,
+)
+from ._hyperband import Bracket, HyperbandScheduler, hyperband_brackets
+from ._planning import Plan, plan_next
 from ._pruners import (
     EVIDENCE_STATES,
     MedianPruner,
@@ -22,6 +42,20 @@ from ._pruners import (
 )
 
 __all__ = [
+    "ASHAScheduler",
+    "BUDGET_KEYS",
+    "Bracket",
+    "BudgetedHyperParameters",
+    "HyperbandScheduler",
+    "Job",
+    "Plan",
+    "Scheduler",
+    "WAIT",
+    "hyperband_brackets",
+    "job_of",
+    "plan_next",
+    "total_units_trained",
+    "units_trained",
     "EVIDENCE_STATES",
     "MedianPruner",
     "NopPruner",

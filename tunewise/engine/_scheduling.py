@@ -1,0 +1,66 @@
+"""The study's side of a scheduler: the next planned trial, re-runs of scheduled trials.
+
+Kept apart from ``_study.py`` so the engine's ask() only calls in here when
+``Study(..., scheduler=...)`` is set. See :mod:`tunewise.schedulers` for the schedulers.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from ..schedulers import WAIT, Job, Plan, job_of, plan_next
+from ..schedulers._base import job_from_values, without_budget_keys
+
+if TYPE_CHECKING:
+    from ..space import HyperParameters
+    from ._study import Study
+
+#: Seconds between looks at the storage while every bracket waits on other workers' trials.
+WAIT_POLL_S = 0.2
+
+
+def next_plan(study: "Study", rng: Any) -> Plan | None:
+    """The scheduler's next trial for ``study`` (called with the study's lock held).
+
+    When the scheduler must wait for running trials of *other* workers, this polls the
+    storage until it can go on. When the pending trials are this process's own (ask/tell
+    without tell yet), waiting could never end: None, as for a finished schedule.
+    """
+    while True:
+        plan = plan_next(
+            study.scheduler, study.sampler, study._tunable_space(), study.trials, rng
+        )
+        note = study.sampler.pop_note()
+        if note:
+            study.reporter.note(note)
+        if plan is not WAIT:
+            return plan
+        if study._running or not study.storage.shared:
+            return None
+        study._lock.release()
+        try:
+            time.sleep(WAIT_POLL_S)
+        finally:
+            study._lock.acquire()
+        study._sync(force=True)
+
+
+def rerun_job(study: "Study", retry_of: int, values: dict[str, Any]) -> tuple[dict[str, Any], Job | None]:
+    """A re-run repeats its original's job (budget, parent...) with its configuration."""
+    job = None
+    position = study._index.get(retry_of)
+    if position is not None:
+        job = job_of(study.trials[position])
+    if job is None:
+        job = job_from_values(values)
+    return without_budget_keys(values), job
+
+
+def stored_values(hps: "HyperParameters") -> dict[str, Any]:
+    """The values a finished trial stores: its hyperparameters without the ``tuner/...`` ones."""
+    values = hps.values
+    extra = getattr(hps, "budget_values", None)
+    if extra:
+        values = {k: v for k, v in values.items() if k not in extra}
+    return values
