@@ -202,14 +202,16 @@ def _redirected(path: str) -> Iterator[None]:
     sys.stdout.flush()
     sys.stderr.flush()
     saved = os.dup(1), os.dup(2)
+    streams = sys.stdout, sys.stderr
     with open(path, "a", buffering=1) as log:
-        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 1)  # C-level output (libraries, subprocesses)
         os.dup2(log.fileno(), 2)
+        sys.stdout = sys.stderr = log  # Python-level output, even if sys.stdout was replaced
         try:
             yield
         finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
+            log.flush()
+            sys.stdout, sys.stderr = streams
             os.dup2(saved[0], 1)
             os.dup2(saved[1], 2)
             os.close(saved[0])

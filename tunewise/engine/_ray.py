@@ -112,29 +112,45 @@ class RayExecutor:
         )
         limit = self._concurrency(ray)
         in_flight: dict[Any, Trial] = {}
-        stopped: str | None = None
+        exhausted = False
         consecutive_failures = 0
         call_ref = ray.put(call)
         try:
             while True:
-                while stopped is None and len(in_flight) < limit:
-                    stopped = self._limit_reached(study, max_trials, timeout, started)
-                    if stopped is not None:
+                stop = None
+                while len(in_flight) < limit and not exhausted:
+                    stop = _limit_reached(study, max_trials, timeout, started)
+                    if stop is not None:
                         break
                     trial = study.ask()
                     if trial is None:
-                        if study._full:
-                            study._full = False
-                            stopped = "max_trials"
-                        else:
-                            stopped = "exhausted"
+                        if study._full:  # other workers took the last slots
+                            study._full, stop = False, "max_trials"
+                            break
+                        exhausted = True
                         break
                     hps = trial.hyperparameters
                     hps._new_value = _NewValue(study, trial.number)
-                    ref = task.remote(call_ref, hps, trial.number, study.objective.name)
+                    ref = task.remote(call_ref, hps, trial.number, study.objective.name, trial.retry_of)
                     in_flight[ref] = trial
                 if not in_flight:
-                    return stopped or "max_trials"
+                    if exhausted:
+                        study.reporter.note(
+                            "Search space exhausted after "
+                            f"{study.count_unique_configurations()} unique configurations: "
+                            "every configuration has been tried, so the search stops."
+                        )
+                        return "exhausted"
+                    if stop == "max_trials":
+                        with study._lock:
+                            study._sync(force=True)  # a last look for dead workers' trials
+                        if study._reruns:
+                            continue
+                    if stop == "timeout":
+                        study.reporter.note(
+                            f"Timeout of {timeout:g}s reached; no new trial started."
+                        )
+                    return stop or "max_trials"
                 (done,), _ = ray.wait(list(in_flight), num_returns=1)
                 trial = in_flight.pop(done)
                 try:
@@ -164,16 +180,15 @@ class RayExecutor:
                 ray.cancel(ref, force=True)
                 study.fail(trial, "The search stopped while this trial ran in Ray; cancelled.")
 
-    @staticmethod
-    def _limit_reached(
-        study: "Study", max_trials: int | None, timeout: float | None, started: float
-    ) -> str | None:
-        if max_trials is not None and study.n_slots >= max_trials and not study._reruns:
-            return "max_trials"
-        if timeout is not None and time.monotonic() - started >= timeout:
-            study.reporter.note(f"Timeout of {timeout:g}s reached; no new trial started.")
-            return "timeout"
-        return None
+
+def _limit_reached(
+    study: "Study", max_trials: int | None, timeout: float | None, started: float
+) -> str | None:
+    if max_trials is not None and study.n_slots >= max_trials and not study._reruns:
+        return "max_trials"
+    if timeout is not None and time.monotonic() - started >= timeout:
+        return "timeout"
+    return None
 
 
 def _original(frozen: Any) -> int:
@@ -239,9 +254,11 @@ def _no_store(trial: Trial, step: Step) -> None:
     """Steps of a task are kept on the trial and stored by the driver."""
 
 
-def _run_trial(call: Callable[..., Any], hps: Any, number: int, objective_name: str) -> _Outcome:
+def _run_trial(
+    call: Callable[..., Any], hps: Any, number: int, objective_name: str, retry_of: int | None
+) -> _Outcome:
     """The Ray task: run one trial; never raises (errors travel back as data)."""
-    trial = Trial(number, hps, objective_name, _no_store)
+    trial = Trial(number, hps, objective_name, _no_store, retry_of=retry_of)
     try:
         result = call(hps, trial)
     except Exception as exc:
