@@ -132,3 +132,27 @@ def test_progress_off_and_verbose_zero():
     assert silent.getvalue() == ""
     with pytest.raises(ValueError, match="progress='fancy'"):
         ConsoleReporter(1, progress="fancy")
+
+
+def test_worker_processes_stop_the_bar_so_their_lines_stay_whole(tmp_path, monkeypatch):
+    import time
+
+    from tunewise.engine import _console
+
+    monkeypatch.setattr(_console, "REDRAW_INTERVAL_S", 0.01)  # a redraw every 10 ms if allowed
+    stream = FakeTerminal()
+    study = tw.Study(objective="loss", directory=tmp_path, project_name="p", seed=0,
+                     reporter=ConsoleReporter(1, stream))
+
+    def objective(hp):
+        time.sleep(0.2)
+        return hp.Float("x", 0.0, 1.0)
+
+    study.optimize(objective, max_trials=4, n_jobs=2)
+    assert len(study.trials) == 4
+    text = stream.getvalue()
+    # the bar was drawn once when the search started, then cleared before the fork: never
+    # redrawn over the workers' lines while they ran
+    assert text.count("0/4 trials") == 1 and text.count("\r\x1b[2K[") == 1
+    shown = [ln for ln in screen_lines(text) if ln]
+    assert shown[-1].startswith("Search done: 4 trials run")

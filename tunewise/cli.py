@@ -151,7 +151,10 @@ def _cell(value: object, width: int = 40) -> str:
 
 
 def _text_table(columns: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    cells = [[_cell(c) for c in columns]] + [[_cell(v) for v in r] for r in rows]
+    last = len(columns) - 1  # the reason: long, and nothing follows it
+    cells = [[_cell(c) for c in columns]] + [
+        [_cell(v, 100 if i == last else 40) for i, v in enumerate(r)] for r in rows
+    ]
     widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
     return "\n".join(
         "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells

@@ -16,9 +16,11 @@ redrawn while a trial runs, so that their lines stay intact.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 import time
+import weakref
 from typing import IO, TYPE_CHECKING, Any
 
 from ..trial import FrozenTrial, TrialState
@@ -33,6 +35,12 @@ if TYPE_CHECKING:
     from ..objective import MultiObjective, Objective
 
 logger = logging.getLogger("tunewise")
+
+
+def _call(ref: "weakref.ref[ConsoleReporter]", method: str) -> None:
+    reporter = ref()
+    if reporter is not None:
+        getattr(reporter, method)()
 
 
 def format_value(value: Any) -> str:
@@ -80,6 +88,30 @@ class ConsoleReporter:
         self._run: dict[str, Any] | None = None
         self._ticker: threading.Thread | None = None
         self._stop_ticker = threading.Event()
+        self._suspended = False  # no bar drawn until the next search (worker processes run)
+        if hasattr(os, "register_at_fork"):
+            ref = weakref.ref(self)
+            os.register_at_fork(
+                before=lambda: _call(ref, "_before_fork"),
+                after_in_child=lambda: _call(ref, "_after_fork_in_child"),
+            )
+
+    def _before_fork(self) -> None:
+        """Worker processes are about to print: stop the bar for the rest of this search."""
+        if self._ticker is not None or self._bar_shown:
+            self._stop_ticker.set()
+            ticker, self._ticker = self._ticker, None
+            if ticker is not None and ticker is not threading.current_thread():
+                ticker.join(timeout=5)
+            with self._lock:
+                self._clear_bar()
+                self._suspended = True
+
+    def _after_fork_in_child(self) -> None:
+        self._lock = threading.RLock()  # another thread may have held it at the fork
+        self._ticker = None
+        self._bar_shown = False
+        self._suspended = True
 
     # ------------------------------------------------------------------ where and how
     @property
@@ -118,7 +150,7 @@ class ConsoleReporter:
     def _draw_bar(self) -> None:
         """Redraw the bar on the last line (terminal mode only); caller holds the lock."""
         p = self.snapshot()
-        if p is None or self.verbose <= 0 or self._mode() != "bar":
+        if p is None or self.verbose <= 0 or self._suspended or self._mode() != "bar":
             return
         import shutil
 
@@ -153,6 +185,7 @@ class ConsoleReporter:
     ) -> None:
         """A search begins with ``done`` trials stored (of ``max_trials``)."""
         with self._lock:
+            self._suspended = False
             self._run = {
                 "total": max_trials,
                 "done": done,
