@@ -10,30 +10,30 @@ import pytest
 
 sklearn = pytest.importorskip("sklearn")
 
-from sklearn.datasets import load_diabetes, load_digits, load_wine  # noqa: E402
-from sklearn.decomposition import PCA  # noqa: E402
-from sklearn.exceptions import FitFailedWarning  # noqa: E402
-from sklearn.linear_model import LogisticRegression, Ridge  # noqa: E402
-from sklearn.metrics import accuracy_score, balanced_accuracy_score, make_scorer  # noqa: E402
-from sklearn.model_selection import (  # noqa: E402
+from sklearn.datasets import load_diabetes, load_digits, load_wine
+from sklearn.decomposition import PCA
+from sklearn.exceptions import FitFailedWarning
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, make_scorer
+from sklearn.model_selection import (
     GridSearchCV,
     StratifiedKFold,
     cross_val_score,
 )
-from sklearn.pipeline import Pipeline  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
-from sklearn.tree import DecisionTreeClassifier  # noqa: E402
-from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.tree import DecisionTreeClassifier
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
-import tunewise as kt  # noqa: E402
-from tunewise.diagnostics import SearchHistory, diagnose_history  # noqa: E402
-from tunewise.diagnostics._checks_curves import CV_FOLDS_ATTR as DOCTOR_CV_ATTR  # noqa: E402
-from tunewise.integrations.sklearn import CV_FOLDS_ATTR  # noqa: E402
-from tunewise.objective import Objective  # noqa: E402
-from tunewise.schedulers import MedianPruner  # noqa: E402
-from tunewise.sklearn import TunewiseSearchCV  # noqa: E402
-from tunewise.space import Choice, Float, Int  # noqa: E402
-from tunewise.trial import FrozenTrial, Step, TrialState  # noqa: E402
+import tunewise as kt
+from tunewise.diagnostics import SearchHistory, diagnose_history
+from tunewise.diagnostics._checks_curves import CV_FOLDS_ATTR as DOCTOR_CV_ATTR
+from tunewise.integrations.sklearn import CV_FOLDS_ATTR
+from tunewise.objective import Objective
+from tunewise.schedulers import MedianPruner
+from tunewise.sklearn import TunewiseSearchCV
+from tunewise.space import Choice, Float, Int
+from tunewise.trial import FrozenTrial, Step, TrialState
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +80,8 @@ def test_classification_on_digits_refits_the_best_and_delegates(digits):
     np.testing.assert_allclose([res[f"split{k}_test_score"][best] for k in range(3)], again)
     # delegation to best_estimator_
     np.testing.assert_array_equal(search.predict(X), search.best_estimator_.predict(X))
-    np.testing.assert_allclose(search.predict_proba(X[:4]), search.best_estimator_.predict_proba(X[:4]))
+    np.testing.assert_allclose(search.predict_proba(X[:4]),
+                               search.best_estimator_.predict_proba(X[:4]))
     assert search.decision_function(X[:4]).shape == (4, 10)
     assert search.score(X, y) == accuracy_score(y, search.predict(X))
     np.testing.assert_array_equal(search.classes_, np.arange(10))
@@ -93,7 +94,7 @@ def test_classification_on_digits_refits_the_best_and_delegates(digits):
 
 def test_same_random_state_same_trials_and_parallel_folds_agree(wine):
     X, y = wine
-    kwargs = dict(n_trials=4, cv=3, random_state=3)
+    kwargs = {"n_trials": 4, "cv": 3, "random_state": 3}
     a = TunewiseSearchCV(LogisticRegression(), _log_c, **kwargs).fit(X, y)
     b = TunewiseSearchCV(LogisticRegression(), _log_c, n_jobs=2, **kwargs).fit(X, y)
     assert [p["C"] for p in a.cv_results_["params"]] == [p["C"] for p in b.cv_results_["params"]]
@@ -139,7 +140,8 @@ def test_multimetric_optimises_the_refit_metric(wine):
     assert search.best_index_ == int(np.argmax(search.cv_results_["mean_test_bal"]))
     assert search.best_score_ == search.cv_results_["mean_test_bal"][search.best_index_]
     with pytest.raises(ValueError, match="refit must be one of their names"):
-        TunewiseSearchCV(Ridge(), {"alpha": [1.0, 2.0]}, scoring=["r2", "neg_mean_absolute_error"]).fit(X, y)
+        TunewiseSearchCV(Ridge(), {"alpha": [1.0, 2.0]},
+                         scoring=["r2", "neg_mean_absolute_error"]).fit(X, y)
 
 
 # ---------------------------------------------------------------------- regression, pipelines

@@ -1,4 +1,4 @@
-"""scikit-learn estimators over the tunewise engine: ``from tunewise.sklearn import TunewiseSearchCV``.
+"""scikit-learn searches over the tunewise engine: ``from tunewise.sklearn import TunewiseSearchCV``.
 
 See :mod:`tunewise.integrations.sklearn`. Needs scikit-learn (``pip install 'tunewise[sklearn]'``).
 """

@@ -46,7 +46,9 @@ class FoldResult:
     estimator: Any = None  # the fitted estimator, when asked for
 
 
-def fold_fit_params(fit_params: dict[str, Any], indices: np.ndarray, n_samples: int) -> dict[str, Any]:
+def fold_fit_params(
+    fit_params: dict[str, Any], indices: np.ndarray, n_samples: int
+) -> dict[str, Any]:
     """Fit parameters for one fold: sample-aligned arrays indexed, anything else as is."""
     from sklearn.utils import _safe_indexing
 
@@ -164,7 +166,8 @@ def cross_validate_trial(
     while start < n:
         stop = min(n, start + batch)
         calls = [
-            (estimators[k], _copy_params(params), X, y, splits[k][0], splits[k][1], score_fn, fit_params,
+            (estimators[k], _copy_params(params), X, y, splits[k][0], splits[k][1], score_fn,
+             fit_params,
              return_train_score, raise_errors, return_estimator)
             for k in range(start, stop)
         ]

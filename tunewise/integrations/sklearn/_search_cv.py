@@ -200,7 +200,7 @@ class TunewiseSearchCV(BaseSearchCV):
                 str(k): get_scorer(v) if isinstance(v, str) else v for k, v in scoring.items()
             }
         else:
-            raise ValueError(
+            raise TypeError(
                 f"scoring={scoring!r} must be None, a metric name, a callable, a list of names "
                 "or a dict {name: scorer}."
             )
@@ -215,7 +215,9 @@ class TunewiseSearchCV(BaseSearchCV):
         return scorers, True
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X: Any, y: Any = None, *, groups: Any = None, **fit_params: Any) -> "TunewiseSearchCV":
+    def fit(
+        self, X: Any, y: Any = None, *, groups: Any = None, **fit_params: Any
+    ) -> TunewiseSearchCV:
         """Run the search on ``X, y`` (``groups`` go to the cv splitter, ``fit_params`` to the
         estimator's ``fit``, sample-aligned ones split with the folds), then refit the best."""
         from sklearn.base import clone, is_classifier

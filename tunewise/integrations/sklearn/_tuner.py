@@ -14,7 +14,8 @@ from __future__ import annotations
 import os
 import pickle
 import shutil
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -83,7 +84,9 @@ class SklearnTuner:
             )
         self.oracle_settings = as_oracle(oracle)
         if hypermodel is None:
-            raise ValueError("hypermodel is None: pass a build(hp) function returning an estimator.")
+            raise ValueError(
+                "hypermodel is None: pass a build(hp) function returning an estimator."
+            )
         self.hypermodel: HyperModel = as_hypermodel(hypermodel)  # type: ignore[assignment]
         if metrics is None:
             metrics = []
@@ -241,7 +244,8 @@ class SklearnTuner:
             return pickle.load(f)
 
     def _after_trial(self, study: Study, frozen: FrozenTrial) -> None:
-        keep = {t.number for t in rank_trials(study.trials, study.objective)[: self.keep_best_models]}
+        ranked = rank_trials(study.trials, study.objective)
+        keep = {t.number for t in ranked[: self.keep_best_models]}
         for t in study.trials:
             if t.number not in keep and t.state is not TrialState.RUNNING:
                 directory = self.get_trial_dir(t.number)
