@@ -210,6 +210,20 @@ def test_pruner_stops_bad_configurations_after_their_first_folds(digits):
     assert search.best_params_ == res["params"][int(np.nanargmax(res["mean_test_score"]))]
 
 
+def test_parallel_folds_are_pruned_batch_by_batch(digits):
+    """With n_jobs=2 the folds run two at a time and the pruner is asked after each pair."""
+    X, y = digits
+    search = TunewiseSearchCV(
+        DecisionTreeClassifier(random_state=0), {"max_depth": Choice("max_depth", [8, 1])},
+        n_trials=2, cv=4, n_jobs=2, pruner=MedianPruner(n_startup_trials=1),
+        sampler=kt.GridSampler(),
+    ).fit(X, y)
+    deep, stump = search.study_.trials
+    assert deep.state is TrialState.COMPLETED and len(deep.steps) == 4
+    assert stump.state is TrialState.PRUNED and len(stump.steps) == 2
+    assert search.best_params_ == {"max_depth": 8}
+
+
 # ---------------------------------------------------------------------- storage and resume
 def test_a_second_fit_resumes_the_stored_study(tmp_path, wine):
     X, y = wine
