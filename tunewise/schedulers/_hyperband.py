@@ -208,8 +208,7 @@ class HyperbandScheduler(Scheduler):
                 if any(t.number == trial.number for t, _ in group):
                     if rung >= self.bracket(k).halvings or trial.state is not TrialState.COMPLETED:
                         return False
-                    filling = len(rungs.get(0, [])) < self.bracket(k).sizes[0]
-                    return filling or self._bracket_open(k, rungs)
+                    return self._bracket_open(k, rungs)
         return False
 
     def describe_plan(self) -> str:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from ...samplers import AutoSampler, GridSampler, RandomSampler, Sampler
+from ...schedulers import ASHAScheduler, HyperbandScheduler, Scheduler
 from ._tuner import Tuner
 
 
@@ -102,19 +102,29 @@ class BayesianOptimization(RandomSearch):
 
 
 def hyperband_iteration_size(max_epochs: int, factor: int) -> int:
-    """Configurations one Hyperband iteration samples, summed over its brackets."""
-    s_max = int(math.floor(math.log(max_epochs) / math.log(factor) + 1e-9))
-    return sum(
-        int(math.ceil((s_max + 1) / (s + 1) * factor**s)) for s in range(s_max, -1, -1)
-    )
+    """New configurations one Hyperband iteration samples, summed over its brackets."""
+    return HyperbandScheduler(max_epochs, factor).configurations_per_iteration
 
 
 class Hyperband(RandomSearch):
     """Hyperband with Keras Tuner's ``max_epochs``, ``factor`` and ``hyperband_iterations``.
 
-    Until tunewise's multi-fidelity scheduler lands, this facade trains as many random
-    configurations as one Hyperband iteration would sample (times ``hyperband_iterations``),
-    each for the ``epochs`` given to ``search`` (at most ``max_epochs``), and says so.
+    A :class:`~tunewise.schedulers.HyperbandScheduler` gives each trial a budget: the trial's
+    ``fit`` gets ``epochs`` = its budget and ``initial_epoch`` = its parent's budget; a promoted
+    trial starts from its parent's **best-epoch** weights (as Keras Tuner's checkpoint; the
+    optimizer state starts afresh, as there), so its first epoch continues where the parent
+    was. The epochs passed to ``search`` are replaced by the budgets (the largest is
+    ``max_epochs``). The trial's hyperparameters show ``tuner/epochs``, ``tuner/initial_epoch``,
+    ``tuner/bracket``, ``tuner/round`` and (promoted trials) ``tuner/trial_id``; they are not
+    tuned or stored among its values (its attrs hold the budget).
+
+    ``max_trials`` (default None: the whole schedule) cuts the search short. ``sampler=``
+    picks the new configurations: random by default; ``tunewise.TPESampler()`` or
+    ``GPSampler()`` model the results at the highest budget with enough of them (BOHB-style).
+    ``asynchronous=True`` runs ASHA instead (asynchronous successive halving over the same
+    budgets, for parallel workers: nobody waits for a rung to fill), until it has trained the
+    epochs the Hyperband schedule would.
+    Weights of trials that may still be promoted are kept until their bracket is done.
     """
 
     algorithm = "hyperband"
@@ -128,35 +138,55 @@ class Hyperband(RandomSearch):
         hyperband_iterations: int = 1,
         seed: int | None = None,
         max_trials: int | None = None,
+        asynchronous: bool = False,
         **kwargs: Any,
     ) -> None:
-        if int(max_epochs) < 1:
-            raise ValueError(f"max_epochs={max_epochs!r} must be >= 1.")
-        if int(factor) < 2:
-            raise ValueError(f"factor={factor!r} must be >= 2.")
-        if int(hyperband_iterations) < 1:
-            raise ValueError(f"hyperband_iterations={hyperband_iterations!r} must be >= 1.")
-        self.max_epochs = int(max_epochs)
-        self.factor = int(factor)
-        self.hyperband_iterations = int(hyperband_iterations)
-        if max_trials is None:
-            max_trials = hyperband_iteration_size(self.max_epochs, self.factor) * (
-                self.hyperband_iterations
+        self._scheduler = HyperbandScheduler(max_epochs, factor, hyperband_iterations)
+        self.max_epochs = self._scheduler.max_budget
+        self.factor = self._scheduler.factor
+        self.hyperband_iterations = self._scheduler.iterations
+        self.asynchronous = bool(asynchronous)
+        if self.asynchronous:
+            self._scheduler = ASHAScheduler(
+                self.max_epochs,
+                self.factor,
+                max_total_budget=self._scheduler.units_per_iteration * self.hyperband_iterations,
             )
         super().__init__(hypermodel, objective, max_trials, seed=seed, **kwargs)
 
+    def _make_scheduler(self) -> Scheduler:
+        return self._scheduler
+
     def _tuner_settings(self) -> dict[str, Any]:
         return {"max_epochs": self.max_epochs, "factor": self.factor,
-                "hyperband_iterations": self.hyperband_iterations}
+                "hyperband_iterations": self.hyperband_iterations,
+                "asynchronous": self.asynchronous}
 
     def _announce(self) -> None:
+        hb = HyperbandScheduler(self.max_epochs, self.factor, self.hyperband_iterations)
+        n = self.hyperband_iterations
+        if self.asynchronous:
+            self._reporter.note(
+                f"Hyperband (asynchronous: ASHA) with max_epochs={self.max_epochs}, "
+                f"factor={self.factor}: rungs at {list(self._scheduler.budgets)} epochs, until "
+                f"{self._scheduler.max_total_budget} epochs are trained."
+            )
+            return
         self._reporter.note(
-            "Hyperband: the multi-fidelity scheduler has not landed in this version; this search "
-            f"trains {self.max_trials} random configurations (one Hyperband iteration's worth for "
-            f"max_epochs={self.max_epochs}, factor={self.factor}) with the full epoch budget "
-            "each (algorithm used: random search)."
+            f"Hyperband with max_epochs={self.max_epochs}, factor={self.factor}: "
+            f"{len(hb.brackets)} brackets, {hb.configurations_per_iteration * n} configurations, "
+            f"{hb.trials_per_iteration * n} trials, {hb.units_per_iteration * n} epochs "
+            f"(training each configuration fully would take "
+            f"{hb.configurations_per_iteration * n * self.max_epochs})."
         )
 
     def search(self, *fit_args: Any, **fit_kwargs: Any) -> None:
-        fit_kwargs["epochs"] = min(int(fit_kwargs.get("epochs", self.max_epochs)), self.max_epochs)
+        epochs = fit_kwargs.get("epochs")
+        if epochs is not None and int(epochs) != self.max_epochs:
+            self._reporter.note(
+                f"search(epochs={epochs}) is replaced by each trial's Hyperband budget (at most "
+                f"max_epochs={self.max_epochs}); pass max_epochs={epochs} to the tuner to train "
+                "up to that many."
+            )
+        fit_kwargs["epochs"] = self.max_epochs
         super().search(*fit_args, **fit_kwargs)

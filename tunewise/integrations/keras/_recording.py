@@ -73,6 +73,8 @@ class TrialRecord:
     early_stopping: list[Any] = field(default_factory=list)
     pruned_at: int | None = None
     """The epoch after which the study's pruner stopped training, else None."""
+    initial_epoch: int = 0
+    """The epoch ``fit`` starts at (a promoted Hyperband trial continues its parent's)."""
 
     def attrs(self) -> dict[str, Any]:
         """Plain facts about the fits, stored with the trial for the doctor."""
@@ -111,8 +113,8 @@ def make_recorder(
 
         def on_train_begin(self, logs: Mapping[str, Any] | None = None) -> None:
             epochs = (self.params or {}).get("epochs")
-            if epochs is not None:
-                record.epochs_asked.append(int(epochs))
+            if epochs is not None:  # the epochs this fit trains (not counting the parent's)
+                record.epochs_asked.append(int(epochs) - record.initial_epoch)
 
         def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
             metrics = scalar_logs(logs)

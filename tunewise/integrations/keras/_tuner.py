@@ -18,7 +18,7 @@ import numpy as np
 from ...engine import ConsoleReporter, ResultsSummary, Study
 from ...errors import FailedTrialError, TrialPruned
 from ...samplers import Sampler
-from ...schedulers import Pruner
+from ...schedulers import Pruner, Scheduler
 from ...space import HyperParameters, count_configurations
 from ...trial import FrozenTrial, Trial, TrialState, rank_trials
 from ._hypermodel import HyperModel, as_hypermodel
@@ -165,6 +165,7 @@ class Tuner:
             reporter=self._reporter,
             extra_settings={"tuner": {"class": type(self).__name__, **self._tuner_settings()}},
             pruner=pruner,
+            scheduler=self._make_scheduler(),
         )
         self.study = Study(overwrite=overwrite, **self._study_kwargs)
         self.oracle = Oracle(self)
@@ -188,6 +189,10 @@ class Tuner:
     def _tuner_settings(self) -> dict[str, Any]:
         """Facade settings stored with the study (the doctor reads them)."""
         return {}
+
+    def _make_scheduler(self) -> Scheduler | None:
+        """The study's budget scheduler (Hyperband's facade sets one); None: no budgets."""
+        return None
 
     def _announce(self) -> None:
         """Say which algorithm runs (facades whose algorithm is not the named one say so)."""
@@ -251,7 +256,7 @@ class Tuner:
         recorded = bool(record.runs) and is_history_like(result)
         if not (recorded and record.live_steps):  # else every epoch is stored already
             runs = record.runs if recorded else runs_from_result(result, self.study.objective.name)
-            first = trial.next_step()
+            first = max(trial.next_step(), int(trial.attrs.get("initial_budget") or 0))
             for i, epoch in enumerate(average_runs(runs or [])):
                 trial.report(first + i, epoch)
         if record.pruned_at is not None:  # the pruner stopped the fit: stored PRUNED, no weights
@@ -260,7 +265,14 @@ class Tuner:
         return None
 
     def run_trial(self, trial: Trial, *args: Any, **kwargs: Any) -> Any:
-        """Build and fit ``executions_per_trial`` models; returns their Histories."""
+        """Build and fit ``executions_per_trial`` models; returns their Histories.
+
+        Under a scheduler (Hyperband) ``fit`` gets ``epochs`` = the trial's budget and
+        ``initial_epoch`` = its parent's budget (0 for a new configuration), as in Keras Tuner.
+        """
+        if "budget" in trial.attrs:
+            kwargs["epochs"] = int(trial.attrs["budget"])
+            kwargs["initial_epoch"] = int(trial.attrs.get("initial_budget") or 0)
         return [
             self._build_and_fit_model(trial, *args, **copy.copy(kwargs))
             for _ in range(self.executions_per_trial)
@@ -269,8 +281,26 @@ class Tuner:
     def _build_and_fit_model(self, trial: Trial, *args: Any, **kwargs: Any) -> Any:
         hp = trial.hyperparameters
         model = self._try_build(hp)
+        if kwargs.get("initial_epoch") and trial.attrs.get("parent") is not None:
+            if not self._load_parent_weights(model, int(trial.attrs["parent"])):
+                kwargs["initial_epoch"] = 0  # the parent's weights are gone: train from scratch
+        self._current[1].initial_epoch = int(kwargs.get("initial_epoch") or 0)
         kwargs["callbacks"] = self._callbacks_for(trial, kwargs.get("callbacks"))
         return self.hypermodel.fit(hp, model, *args, **kwargs)
+
+    def _load_parent_weights(self, model: Any, parent: int) -> bool:
+        """Give a promoted trial's model its parent's best-epoch weights (Keras Tuner loads the
+        parent's best checkpoint too); False, with a note, when they were not kept."""
+        path = self._weights_path(parent)
+        if not os.path.exists(path):
+            self._reporter.note(
+                f"Trial {parent:02d}'s weights are not on disk ({path}); its promoted trial "
+                "trains from scratch for the whole budget instead of continuing it."
+            )
+            return False
+        with np.load(path, allow_pickle=False) as data:
+            model.set_weights([data[f"arr_{i}"] for i in range(len(data.files))])
+        return True
 
     def _callbacks_for(self, trial: Trial, user_callbacks: Sequence[Any] | None) -> list[Any]:
         """The recorder (and the pruning callback when the study has a pruner and there is one
@@ -339,7 +369,8 @@ class Tuner:
         return os.path.join(self.get_trial_dir(number), "best.weights.npz")
 
     def _save_best_weights(self, trial: Trial, record: TrialRecord) -> None:
-        if record.best_weights is None or self.keep_best_models == 0:
+        scheduler = self.study.scheduler
+        if record.best_weights is None or (self.keep_best_models == 0 and scheduler is None):
             return
         path = self._weights_path(trial.number)
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -350,6 +381,9 @@ class Tuner:
     def _after_trial(self, study: Study, frozen: FrozenTrial) -> None:
         self._records.pop(frozen.number, None)
         keep = {t.number for t in rank_trials(study.trials, study.objective)[: self.keep_best_models]}
+        scheduler = study.scheduler
+        if scheduler is not None:  # a trial that may still be promoted keeps its weights
+            keep |= {t.number for t in study.trials if scheduler.may_continue(t, study.trials)}
         for t in study.trials:
             if t.number not in keep and t.state is not TrialState.RUNNING:
                 path = self._weights_path(t.number)
