@@ -34,6 +34,7 @@ class InMemoryStorage(Storage):
         self._study_of: dict[int, int] = {}
         self._ids = itertools.count(1)
         self._next_number: dict[int, int] = {}
+        self._slots: dict[int, int] = {}  # trials that count toward max_trials, per study
 
     def list_studies(self) -> list[StudyRecord]:
         with self._lock:
@@ -73,14 +74,11 @@ class InMemoryStorage(Storage):
         max_trials: int | None = None,
     ) -> NewTrial | None:
         with self._lock:
-            if retry_of is None and max_trials is not None:
-                slots = sum(
-                    1
-                    for tid, row in self._trials.items()
-                    if self._study_of[tid] == study_id and row.trial.retry_of is None
-                )
-                if slots >= max_trials:
+            slots = self._slots.get(study_id, 0)
+            if retry_of is None:
+                if max_trials is not None and slots >= max_trials:
                     return None
+                self._slots[study_id] = slots + 1
             number = self._next_number.get(study_id, 0)
             self._next_number[study_id] = number + 1
             tid = next(self._ids)
