@@ -12,12 +12,11 @@ import os
 import shutil
 
 import pytest
+from _see_project import N_TRIALS, make_project
 
 import tunewise as tw
 from tunewise.report import start_dashboard
 from tunewise.storage import SQLStorage
-
-from _see_project import N_TRIALS, make_project
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import html.parser
-import io
 import json
 import re
 import socket
@@ -12,11 +11,10 @@ import subprocess
 import sys
 
 import pytest
+from _see_project import N_TRIALS, make_project
 
 from tunewise.cli import main as cli
 from tunewise.report import SECTIONS
-
-from _see_project import N_TRIALS, make_project
 
 
 @pytest.fixture(scope="module")
@@ -158,7 +156,7 @@ def test_help_describes_every_command(capsys):
     assert cli_exit(["--help"]) == 0
     text = capsys.readouterr().out
     for command in ("list", "summary", "trials", "doctor", "export", "report", "dashboard"):
-        assert re.search(rf"^\s+{command}\s", text, re.M), command
+        assert re.search(rf"^\s+{command}\s", text, re.MULTILINE), command
     assert "Exit status" in text
     assert cli_exit(["dashboard", "--help"]) == 0
     assert "127.0.0.1" in capsys.readouterr().out
@@ -190,7 +188,7 @@ def test_dashboard_endpoints_serve_json_and_plots_read_only(project):
     server = start_dashboard(SQLStorage(f"sqlite:///{root / 'demo' / 'tunewise.db'}"), port=0)
     try:
         assert server.url.startswith("http://127.0.0.1:")
-        get = lambda path: urllib.request.urlopen(server.url + path, timeout=30)  # noqa: E731
+        get = lambda path: urllib.request.urlopen(server.url + path, timeout=30)
         studies = json.load(get("api/studies"))
         assert [s["study"] for s in studies] == ["demo"]
         assert studies[0]["best_score"] == pytest.approx(study.best_value)

@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 import pytest
+from _see_project import N_TRIALS, make_project
 
 import tunewise as tw
 from tunewise.diagnostics import SearchHistory
@@ -23,8 +24,6 @@ from tunewise.report import (
     tree_main_effects,
 )
 from tunewise.trial import FrozenTrial, Step, TrialState
-
-from _see_project import N_TRIALS, make_project
 
 
 @pytest.fixture(scope="module")

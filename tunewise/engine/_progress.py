@@ -56,7 +56,7 @@ def format_duration(seconds: float | None) -> str:
     """``m:ss`` under an hour, ``h:mm:ss`` above; ``?`` when unknown."""
     if seconds is None or not math.isfinite(seconds):
         return "?"
-    total = int(round(max(0.0, seconds)))
+    total = round(max(0.0, seconds))
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
@@ -102,7 +102,7 @@ def render_bar(p: Progress, width: int = 80, unicode: bool = True) -> str:
             room = width - len(text) - 8  # "[" + "] " + "100% " + a space
             bar_width = min(30, room)
             if bar_width >= 5:
-                filled = int(round(fraction * bar_width))
+                filled = round(fraction * bar_width)
                 bar = full * filled + empty * (bar_width - filled)
                 line = f"[{bar}] {fraction * 100:3.0f}% {text}"
             else:

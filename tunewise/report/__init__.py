@@ -37,6 +37,8 @@ from ._plots import (
 )
 
 __all__ = [
+    "PLOTS",
+    "SECTIONS",
     "Axis",
     "Curve",
     "DashboardData",
@@ -45,9 +47,7 @@ __all__ = [
     "Importance",
     "LearningCurves",
     "OptimizationHistory",
-    "PLOTS",
     "ParallelCoordinates",
-    "SECTIONS",
     "Slice",
     "Slices",
     "as_history",

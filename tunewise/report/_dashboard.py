@@ -18,9 +18,10 @@ from __future__ import annotations
 import json
 import threading
 import urllib.parse
+from collections.abc import Sequence
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Sequence
+from typing import Any
 
 from ..diagnostics import SearchHistory
 from ..storage import Storage
@@ -110,9 +111,9 @@ class DashboardData:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: "DashboardServer"
+    server: DashboardServer
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # quiet: the dashboard is polled every few seconds
 
     def _send(self, status: int, body: bytes, content_type: str) -> None:
@@ -130,7 +131,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _not_found(self, what: str) -> None:
         self._json({"error": f"{what} not found"}, HTTPStatus.NOT_FOUND)
 
-    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+    def do_GET(self) -> None:
         data = self.server.data
         path = urllib.parse.urlparse(self.path).path
         parts = [urllib.parse.unquote(p) for p in path.strip("/").split("/") if p]
@@ -159,7 +160,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _read_only(self) -> None:
         self._json({"error": "the dashboard is read-only"}, HTTPStatus.METHOD_NOT_ALLOWED)
 
-    do_POST = do_PUT = do_DELETE = do_PATCH = _read_only  # noqa: N815
+    do_POST = do_PUT = do_DELETE = do_PATCH = _read_only
 
 
 class DashboardServer(ThreadingHTTPServer):
@@ -179,7 +180,7 @@ class DashboardServer(ThreadingHTTPServer):
         host = f"[{host}]" if ":" in str(host) else host
         return f"http://{host}:{port}/"
 
-    def start(self) -> "DashboardServer":
+    def start(self) -> DashboardServer:
         """Serve in a background thread (stop with ``stop()``)."""
         self._thread = threading.Thread(target=self.serve_forever, name="tunewise-dashboard",
                                         daemon=True)

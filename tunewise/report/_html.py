@@ -12,7 +12,8 @@ import base64
 import datetime
 import html
 import os
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ..diagnostics import SearchHistory
 from ._plots import PLOTS, draw_plot, plot_data

@@ -16,8 +16,9 @@ An inactive conditional hyperparameter sits at the middle of its coordinate (0.5
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 

@@ -8,7 +8,8 @@ tuner or a SearchHistory and return the figure, for notebooks.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..diagnostics import SearchHistory
 from . import _data, _draw

@@ -44,7 +44,7 @@ def trials_table(history: SearchHistory) -> dict[str, Any]:
     for row in rows:
         row = dict(row, reason=first_line(row.get("reason")))
         out_rows.append([json_safe(row.get(c)) for c in columns])
-    labels = [c[len(HP_PREFIX):] if c.startswith(HP_PREFIX) else c for c in columns]
+    labels = [c.removeprefix(HP_PREFIX) for c in columns]
     return {"columns": labels, "rows": out_rows}
 
 
