@@ -60,8 +60,9 @@ def browser():
 def test_dashboard_shows_trials_and_best_and_updates_without_reload(browser, tmp_path):
     pytest.importorskip("matplotlib")
     study = make_project(tmp_path)
-    server = start_dashboard(SQLStorage(f"sqlite:///{tmp_path / 'demo' / 'tunewise.db'}"),
-                             port=0, refresh_s=0.3)
+    other = make_project(tmp_path, name="other", seed=11)
+    storages = [SQLStorage(f"sqlite:///{tmp_path / n / 'tunewise.db'}") for n in ("demo", "other")]
+    server = start_dashboard(storages, port=0, refresh_s=0.3)
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     try:
         page.goto(server.url)
@@ -107,6 +108,21 @@ def test_dashboard_shows_trials_and_best_and_updates_without_reload(browser, tmp
         )
         sources = page.eval_on_selector_all("#plots img", "imgs => imgs.map(i => i.src)")
         assert len(sources) == 5 and all(f"v={N_TRIALS + 1}." in s for s in sources)
+        # several studies: the sidebar lists both; choosing one shows its own trials and best
+        assert page.eval_on_selector_all("#studies button", "bs => bs.map(b => b.textContent)") == [
+            f"demo ({N_TRIALS + 1})", f"other ({N_TRIALS})"]
+        page.click("#studies button:nth-child(2)")
+        page.wait_for_function("document.querySelector('#study-name').textContent === 'Study other'")
+        assert page.inner_text("#best-objective") == f"{other.best_value:.6g}"
+        assert page.locator("#trials tr[data-number]").count() == len(other.trials)
+        findings = page.locator("#findings .finding").count()
+        assert findings == len(other.diagnose().findings)
+        page.click("#studies button:nth-child(1)")
+        page.wait_for_function("document.querySelector('#study-name').textContent === 'Study demo'")
+        page.wait_for_function(
+            "[...document.querySelectorAll('#plots img')].every(i => i.complete && i.naturalWidth > 0)",
+            timeout=30_000,
+        )
         shot = tmp_path / "dashboard.png"
         page.screenshot(path=str(shot), full_page=False)
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000

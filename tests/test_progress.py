@@ -156,3 +156,24 @@ def test_worker_processes_stop_the_bar_so_their_lines_stay_whole(tmp_path, monke
     assert text.count("0/4 trials") == 1 and text.count("\r\x1b[2K[") == 1
     shown = [ln for ln in screen_lines(text) if ln]
     assert shown[-1].startswith("Search done: 4 trials run")
+
+
+def test_the_keras_tuner_leaves_the_terminal_to_fit_while_it_prints_epochs(tmp_path):
+    class Quadratic(tw.Tuner):
+        def run_trial(self, trial, *args, **kwargs):
+            return trial.hyperparameters.Float("x", -1.0, 1.0) ** 2
+
+    def search(verbose):
+        tuner = Quadratic(objective="loss", max_trials=2, directory=tmp_path,
+                          project_name=f"q{verbose}", seed=0)
+        terminal = FakeTerminal()
+        tuner._reporter.stream = terminal
+        tuner.search(verbose=verbose)  # passed to fit: Keras prints epochs unless 0
+        return tuner._reporter, terminal.getvalue()
+
+    reporter, text = search(1)
+    assert reporter.foreign_output
+    trial_lines = [ln for ln in screen_lines(text) if ln.startswith("Trial ")]
+    assert len(trial_lines) == 2 and all("trials, " in ln for ln in trial_lines)
+    reporter, text = search(0)
+    assert not reporter.foreign_output and text == ""
