@@ -307,3 +307,26 @@ def test_a_resumed_study_carries_on_with_its_schedule(tmp_path):
     jobs = [job_of(t) for t in again.trials]
     assert len(jobs) == 22 and sum(j.units for j in jobs) == 69
     assert again.settings["scheduler"]["name"] == "hyperband"
+
+
+def test_asha_with_brackets_spreads_new_configurations_by_budget_used():
+    asha = ASHAScheduler(9, 3, brackets=3)
+    asha.bind(tw.make_objective("loss"))
+    trials = []
+    starts = []
+    for n in range(5):
+        job = asha.next_job(trials)
+        starts.append((job.bracket, job.budget, job.is_new))
+        trials.append(trial(n, job, score=float(n)))
+    # Budget used before each draw: [0,0,0] -> bracket 0; [1,0,0] -> 1; [1,3,0] -> 2;
+    # [1,3,9] -> 0; [2,3,9] -> 0.
+    assert starts == [(0, 1, True), (1, 3, True), (2, 9, True), (0, 1, True), (0, 1, True)]
+    # 3 results in bracket 0's first rung: its best goes on from 1 to 3 epochs, in bracket 0
+    job = asha.next_job(trials)
+    assert job.parent == 0 and job.bracket == 0 and (job.initial_budget, job.budget) == (1, 3)
+    trials.append(trial(5, job, score=0.0))
+    # used [5, 3, 9]: bracket 1 takes the next configuration
+    job = asha.next_job(trials)
+    assert job.is_new and (job.bracket, job.budget) == (1, 3)
+    with pytest.raises(ValueError, match="brackets=4"):
+        ASHAScheduler(9, 3, brackets=4)

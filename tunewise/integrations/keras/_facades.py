@@ -122,8 +122,9 @@ class Hyperband(RandomSearch):
     picks the new configurations: random by default; ``tunewise.TPESampler()`` or
     ``GPSampler()`` model the results at the highest budget with enough of them (BOHB-style).
     ``asynchronous=True`` runs ASHA instead (asynchronous successive halving over the same
-    budgets, for parallel workers: nobody waits for a rung to fill), until it has trained the
-    epochs the Hyperband schedule would.
+    budgets and brackets, for parallel workers: nobody waits for a rung to fill; each new
+    configuration goes to the bracket that has trained the fewest epochs), until it has
+    trained the epochs the Hyperband schedule would.
     Weights of trials that may still be promoted are kept until their bracket is done.
     """
 
@@ -151,6 +152,7 @@ class Hyperband(RandomSearch):
                 self.max_epochs,
                 self.factor,
                 max_total_budget=self._scheduler.units_per_iteration * self.hyperband_iterations,
+                brackets=len(self._scheduler.brackets),
             )
         super().__init__(hypermodel, objective, max_trials, seed=seed, **kwargs)
 
@@ -168,7 +170,8 @@ class Hyperband(RandomSearch):
         if self.asynchronous:
             self._reporter.note(
                 f"Hyperband (asynchronous: ASHA) with max_epochs={self.max_epochs}, "
-                f"factor={self.factor}: rungs at {list(self._scheduler.budgets)} epochs, until "
+                f"factor={self.factor}: {self._scheduler.brackets} brackets, rungs at "
+                f"{list(self._scheduler.budgets)} epochs, until "
                 f"{self._scheduler.max_total_budget} epochs are trained."
             )
             return
