@@ -141,13 +141,14 @@ def _short(value: float | None) -> str:
 
 
 def draw_slices(data: Slices) -> Any:
-    n = max(1, len(data.slices))
+    if not data.slices:
+        fig = _figure()
+        _empty(fig.add_subplot(), "No varying hyperparameter among the completed trials.")
+        return fig
+    n = len(data.slices)
     cols = min(n, 4)
     rows = math.ceil(n / cols)
     fig = _figure(2.3 * cols + 0.6, 2.4 * rows + 0.4)
-    if not data.slices:
-        _empty(fig.add_subplot(), "No varying hyperparameter among the completed trials.")
-        return fig
     axes = fig.subplots(rows, cols, squeeze=False)
     for k, s in enumerate(data.slices):
         ax = axes[k // cols][k % cols]
