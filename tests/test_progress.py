@@ -33,6 +33,13 @@ def test_eta_extrapolates_this_runs_mean_trial_time_to_the_trials_left():
     # a timeout caps it at the time left
     capped = Progress(done=5, total=10, done_this_run=2, elapsed_s=10.0, timeout_s=18.0)
     assert capped.eta_s == pytest.approx(8.0)
+    # 4 s into the trial under way: it is taken to need 1 s more, then 4 trials of 5 s
+    running = Progress(done=5, total=10, done_this_run=2, elapsed_s=14.0, since_last_s=4.0)
+    assert running.eta_s == pytest.approx(21.0)
+    # a trial running longer than the mean adds nothing beyond the trials after it
+    slow = Progress(done=5, total=10, done_this_run=2, elapsed_s=30.0, since_last_s=20.0)
+    assert slow.eta_s == pytest.approx(20.0)
+    assert Progress(done=10, total=10, done_this_run=2, elapsed_s=9.0).eta_s == 0.0
     # unknown before the first trial of the run, or without any limit
     assert Progress(done=3, total=10, done_this_run=0, elapsed_s=4.0).eta_s is None
     assert Progress(done=3, total=None, done_this_run=3, elapsed_s=4.0).eta_s is None

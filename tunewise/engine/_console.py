@@ -137,14 +137,16 @@ class ConsoleReporter:
         run = self._run
         if run is None:
             return None
+        now = time.monotonic()
         return Progress(
             done=run["done"],
             total=run["total"],
             done_this_run=run["done_this_run"],
-            elapsed_s=time.monotonic() - run["started"],
+            elapsed_s=now - run["started"],
             best=run["best"],
             running=run["running"],
             timeout_s=run["timeout"],
+            since_last_s=now - run["last_finish"],
         )
 
     def _draw_bar(self) -> None:
@@ -191,6 +193,7 @@ class ConsoleReporter:
                 "done": done,
                 "done_this_run": 0,
                 "started": time.monotonic(),
+                "last_finish": time.monotonic(),
                 "best": best.score if best is not None else None,
                 "running": 0,
                 "timeout": timeout,
@@ -269,6 +272,7 @@ class ConsoleReporter:
                 run["running"] = max(0, run["running"] - 1)
                 run["done"] = slot
                 run["done_this_run"] += 1
+                run["last_finish"] = time.monotonic()
                 run["best"] = best.score if best is not None else None
                 if self._mode() == "lines" or self.foreign_output:
                     line += f" | {render_fields(self.snapshot(), best=False)}"  # type: ignore[arg-type]

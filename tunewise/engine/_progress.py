@@ -17,9 +17,11 @@ class Progress:
 
     ``done`` counts the study's trials toward ``total`` (``max_trials``; None for no limit),
     including those stored before this run; ``done_this_run`` only those this ``optimize`` call
-    finished, over ``elapsed_s`` seconds (the rate the ETA extrapolates). ``running`` is the
-    number of trials in progress in this process; ``best`` the best score so far (None before a
-    trial completes); ``timeout_s`` the run's timeout, if any.
+    finished, in ``elapsed_s - since_last_s`` seconds (the rate the ETA extrapolates);
+    ``since_last_s`` is the time since the last of them finished (the trial running now has
+    been going that long). ``running`` is the number of trials in progress in this process;
+    ``best`` the best score so far (None before a trial completes); ``timeout_s`` the run's
+    timeout, if any.
     """
 
     done: int
@@ -29,6 +31,7 @@ class Progress:
     best: float | None = None
     running: int = 0
     timeout_s: float | None = None
+    since_last_s: float = 0.0
 
     @property
     def fraction(self) -> float | None:
@@ -39,15 +42,22 @@ class Progress:
 
     @property
     def eta_s(self) -> float | None:
-        """Seconds left: the mean time per trial of this run times the trials left, capped by
-        the time left before the timeout. None until one trial of this run has finished (or
-        with neither a trial limit nor a timeout)."""
+        """Seconds left, capped by the time left before the timeout.
+
+        With ``m`` the mean time of this run's finished trials and ``k`` trials left, the
+        trial under way is taken to need ``m`` minus the ``since_last_s`` it has run (at least
+        nothing more), the ``k - 1`` others ``m`` each. None until one trial of this run has
+        finished (or with neither a trial limit nor a timeout).
+        """
         left_by_timeout = (
             max(0.0, self.timeout_s - self.elapsed_s) if self.timeout_s is not None else None
         )
         if self.total is not None and self.done_this_run > 0:
-            per_trial = self.elapsed_s / self.done_this_run
-            eta = per_trial * max(0, self.total - self.done)
+            per_trial = max(0.0, self.elapsed_s - self.since_last_s) / self.done_this_run
+            left = max(0, self.total - self.done)
+            eta = 0.0 if left == 0 else per_trial * (left - 1) + max(
+                0.0, per_trial - self.since_last_s
+            )
             return eta if left_by_timeout is None else min(eta, left_by_timeout)
         return left_by_timeout
 
