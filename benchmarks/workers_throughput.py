@@ -191,8 +191,8 @@ def main(argv: list[str] | None = None) -> int:
                         print(f"  {key:14s} repeat {r + 1} {lib:9s} {rate:9.1f} trials/s", flush=True)
 
     print(f"\n{args.trials} trials per study, best of {args.repeats} repeat(s), trials/s")
-    print(f"| backend    | workers | tunewise | Optuna | tunewise / Optuna |")
-    print(f"|------------|--------:|---------:|-------:|------------------:|")
+    print("| backend    | workers | tunewise | Optuna | tunewise / Optuna |")
+    print("|------------|--------:|---------:|-------:|------------------:|")
     best = {k: {lib: max(v) for lib, v in libs.items()} for k, libs in rates.items()}
     ratios = {k: b["tunewise"] / b["optuna"] for k, b in best.items()}
     for key, b in best.items():

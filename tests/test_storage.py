@@ -10,6 +10,7 @@ import traceback
 import uuid
 
 import pytest
+from conftest import require_postgres
 from sqlalchemy.engine import make_url
 
 import tunewise as tw
@@ -24,7 +25,6 @@ from tunewise.storage import (
 )
 from tunewise.trial import Step, TrialState
 
-from conftest import require_postgres
 
 @pytest.fixture(params=["memory", "sqlite", "postgresql"])
 def storage(request, tmp_path):

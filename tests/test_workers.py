@@ -263,3 +263,34 @@ def test_the_ray_executor_runs_a_study_end_to_end(local_ray, tmp_path):
 
     with pytest.raises(ValueError, match="executor='nope' is not known"):
         study.optimize(objective, max_trials=7, executor="nope")
+
+
+def test_n_jobs_reruns_the_trial_of_a_worker_that_died(tmp_path):
+    flag = tmp_path / "died"
+
+    def objective(hp, trial):
+        if trial.number == 3 and not flag.exists():
+            flag.write_text("x")
+            os.kill(os.getpid(), signal.SIGKILL)  # this worker process dies mid-trial
+        return hp.Float("x", 0.0, 1.0)
+
+    study = tw.Study("loss", directory=str(tmp_path), project_name="d", seed=0, verbose=0)
+    study.optimize(objective, max_trials=12, n_jobs=2)
+    trials = {t.number: t for t in study.trials}
+    assert trials[3].state is TrialState.FAILED and "died" in trials[3].reason
+    (rerun,) = [t for t in trials.values() if t.retry_of == 3]
+    assert rerun.state is TrialState.COMPLETED and rerun.values == trials[3].values
+    assert study.n_slots == 12 and len(trials) == 13
+
+
+def test_ask_and_tell_trials_send_heartbeats_without_optimize(tmp_path):
+    study = tw.Study(
+        "loss", directory=str(tmp_path), project_name="h", verbose=0, heartbeat_interval=0.05
+    )
+    trial = study.ask()
+    started = trial.started_at
+    time.sleep(0.4)
+    ((_, number, _, beat),) = study.storage.running_trials(study._study_id)
+    assert number == trial.number and beat > started + 0.1
+    study.tell(trial, 1.0)
+    assert study.storage.running_trials(study._study_id) == []

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import io
 import multiprocessing
+import multiprocessing.connection
 import os
 import sys
 import traceback
@@ -115,8 +116,12 @@ class ProcessWorkers:
         try:
             for p in procs:
                 p.start()
-            for p in procs:
-                p.join()
+            running = list(procs)
+            while running:  # reap each worker as it ends, so the others see a dead one's pid go
+                ready = multiprocessing.connection.wait([p.sentinel for p in running])
+                for p in [p for p in running if p.sentinel in ready]:
+                    p.join()
+                    running.remove(p)
         except BaseException:
             for p in procs:
                 if p.is_alive():
