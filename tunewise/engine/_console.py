@@ -9,8 +9,8 @@ of ``max_trials``, elapsed time, ETA, best so far, running trials), redrawn ever
 whenever a trial starts or ends, with each finished trial's line printed above it. When the
 output is not a terminal (CI logs, files, notebooks) there is no bar and no control character:
 each trial's line ends with the same progress fields instead. When other code writes to the
-same terminal during a trial (Keras's epoch output, ``foreign_output=True``), the bar is not
-redrawn while a trial runs, so that their lines stay intact.
+same terminal during a trial (Keras's epoch output, ``foreign_output=True``), the bar is
+printed once as each trial starts, above that output, and never redrawn over it.
 """
 
 from __future__ import annotations
@@ -173,8 +173,8 @@ class ConsoleReporter:
                 run = self._run
                 if run is None:
                     return
-                if run["running"] and self.foreign_output:
-                    continue
+                if self.foreign_output:
+                    continue  # drawn once as each trial starts, never over its output
                 self._draw_bar()
 
     # ------------------------------------------------------------------ search events
@@ -211,10 +211,12 @@ class ConsoleReporter:
             if self._run is None:
                 return
             self._run["running"] += 1
-            if self.foreign_output:
-                self._clear_bar()  # the trial's own output starts on a clean line
-            else:
-                self._draw_bar()
+            self._draw_bar()
+            if self.foreign_output and self._bar_shown:
+                # The trial prints its own lines (Keras's epochs): leave the bar above them.
+                self._out.write("\n")
+                self._out.flush()
+                self._bar_shown = False
 
     def _stop(self) -> None:
         self._stop_ticker.set()
@@ -274,7 +276,7 @@ class ConsoleReporter:
                 run["done_this_run"] += 1
                 run["last_finish"] = time.monotonic()
                 run["best"] = best.score if best is not None else None
-                if self._mode() == "lines" or self.foreign_output:
+                if self._mode() == "lines":
                     line += f" | {render_fields(self.snapshot(), best=False)}"  # type: ignore[arg-type]
             level = logging.WARNING if trial.state is TrialState.FAILED else logging.INFO
             self._emit(line, level, redraw=not self.foreign_output)
