@@ -484,6 +484,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timing-methods", nargs="+", default=None, choices=TIMED,
                     help="methods to time (default: the timed ones among --methods)")
     ap.add_argument("--out", default=None, help="write every run and the timings as JSON")
+    ap.add_argument("--log-runs", default=None, metavar="FILE.jsonl",
+                    help="append each run to FILE as one JSON line as soon as it finishes "
+                         "(so a long run interrupted midway keeps what it did; --merge reads it)")
     ap.add_argument("--quick", action="store_true",
                     help=f"smoke run: {QUICK_PROBLEMS}, 2 seeds, budgets 10 20, kt-bo at 10, "
                          "timing at 50 only")
@@ -531,6 +534,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  FAILED {job}: {exc!r}", flush=True)
                 continue
             runs.append(r)
+            if args.log_runs:
+                with open(args.log_runs, "a") as fh:
+                    fh.write(json.dumps(r) + "\n")
             if args.verbose or i % 20 == 0 or i == len(jobs):
                 print(f"  [{i}/{len(jobs)}] {job[0]} {job[1]} seed {job[2]}: "
                       f"{r['seconds']:.1f}s, best {min(r['values']):.5g} "
@@ -538,8 +544,9 @@ def main(argv: list[str] | None = None) -> int:
     seen = {(r["problem"], r["method"], r["seed"]) for r in runs}
     for path in args.merge:
         with open(path) as fh:
-            old = [r for r in json.load(fh)["runs"]
-                   if (r["problem"], r["method"], r["seed"]) not in seen]
+            stored = ([json.loads(line) for line in fh if line.strip()]
+                      if path.endswith(".jsonl") else json.load(fh)["runs"])
+        old = [r for r in stored if (r["problem"], r["method"], r["seed"]) not in seen]
         print(f"  merged {len(old)} runs from {path}")
         runs += old
         seen |= {(r["problem"], r["method"], r["seed"]) for r in old}
