@@ -93,6 +93,7 @@ def test_eight_processes_on_postgresql_finish_200_trials_exactly(postgres_url):
 def test_n_jobs_runs_worker_processes_with_one_log_per_trial(tmp_path, capfd):
     def noisy(hp, trial):
         print(f"hello from trial {trial.number}")
+        time.sleep(0.03)  # long enough that every worker gets trials
         return quadratic(hp)
 
     study = tw.Study("loss", directory=str(tmp_path), project_name="p", seed=0, verbose=1)
