@@ -126,7 +126,7 @@ def test_report_is_one_offline_file_with_every_section(project, tmp_path, capsys
         assert finding.code in text
 
 
-def test_user_mistakes_exit_2_with_one_line(project, tmp_path):
+def test_user_mistakes_exit_2_with_one_line(project, tmp_path, capsys):
     root, _ = project
     cases = [
         ["trials", str(tmp_path / "nowhere")],
@@ -136,11 +136,14 @@ def test_user_mistakes_exit_2_with_one_line(project, tmp_path):
         ["dashboard", str(tmp_path / "nowhere")],
     ]
     for args in cases:
-        done = subprocess.run([sys.executable, "-m", "tunewise.cli", *args], capture_output=True,
-                              text=True, timeout=60)
-        assert done.returncode == 2, (args, done.stderr)
-        assert "Traceback" not in done.stderr
-        assert done.stderr.count("\n") == 1 and done.stderr.startswith(f"tunewise {args[0]}: ")
+        assert cli(args) == 2, args  # any other exception would propagate (a traceback)
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith(f"tunewise {args[0]}: "), err
+    # the same from the installed command: one line, no traceback
+    done = subprocess.run([sys.executable, "-m", "tunewise.cli", *cases[1]], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr == "tunewise trials: No study named 'nope' at " + repr(cases[1][1]) + ".\n"
     # argparse's own errors exit 2 too, with the usage
     assert cli_exit(["trials", str(root), "--state", "sleeping"]) == 2
     assert cli_exit(["export", str(root)]) == 2  # --csv or --json is required
@@ -162,18 +165,15 @@ def test_help_describes_every_command(capsys):
     assert "127.0.0.1" in capsys.readouterr().out
 
 
-def test_dashboard_command_says_when_the_port_is_taken(project):
+def test_dashboard_command_says_when_the_port_is_taken(project, capsys):
     root, _ = project
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        done = subprocess.run(
-            [sys.executable, "-m", "tunewise.cli", "dashboard", str(root), "--port", str(port)],
-            capture_output=True, text=True, timeout=60,
-        )
-    assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert f"Cannot listen on 127.0.0.1:{port}" in done.stderr and "--port" in done.stderr
+        assert cli(["dashboard", str(root), "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert f"Cannot listen on 127.0.0.1:{port}" in err and "--port" in err
 
 
 def test_dashboard_endpoints_serve_json_and_plots_read_only(project):
@@ -211,3 +211,15 @@ def test_dashboard_endpoints_serve_json_and_plots_read_only(project):
         assert info.value.code == 405
     finally:
         server.stop()
+
+
+def test_report_without_matplotlib_exits_3_and_says_what_to_install(project, tmp_path, capsys,
+                                                                      monkeypatch):
+    root, _ = project
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now fails
+    target = tmp_path / "r.html"
+    assert cli(["report", str(root / "demo"), "-o", str(target)]) == 3
+    err = capsys.readouterr().err
+    assert "matplotlib" in err and "pip install 'tunewise[plots]'" in err
+    assert not target.exists()
+    assert cli(["dashboard", str(root / "demo"), "--port", "0"]) == 3

@@ -207,9 +207,25 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _require_plots(command: str) -> None:
+    """Fail early (exit 3) when the extra ``plots`` is not installed."""
+    import importlib
+
+    for module, package in (("matplotlib", "matplotlib"), ("sklearn", "scikit-learn")):
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            raise ImportError(
+                f"{command} draws its plots with {package}, which is not installed: "
+                "pip install 'tunewise[plots]'."
+            ) from None
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from .diagnostics import SearchHistory
     from .report import write_report
+
+    _require_plots("tunewise report")
 
     histories = [
         SearchHistory.from_record(storage, record)
@@ -228,6 +244,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def _cmd_dashboard(args: argparse.Namespace) -> int:
     from .report import start_dashboard
+
+    _require_plots("tunewise dashboard")
 
     storages = [SQLStorage(url) for url in find_databases(args.path)]
     if not any(s.list_studies() for s in storages):
