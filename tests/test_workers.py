@@ -77,8 +77,7 @@ def test_four_processes_on_one_sqlite_file_finish_200_trials_exactly(tmp_path):
 
 
 def test_eight_processes_on_postgresql_finish_200_trials_exactly(postgres_url):
-    project = f"workers-{uuid.uuid4().hex[:8]}"
-    tw.Study("loss", storage=postgres_url, project_name=project, verbose=0).storage.close()
+    project = f"workers-{uuid.uuid4().hex[:8]}"  # 8 workers race to create this study
     try:
         assert _run_workers(8, postgres_url, project, 200) == [0] * 8
         _check_one_study_of(postgres_url, project, 200)

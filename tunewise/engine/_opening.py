@@ -85,6 +85,7 @@ def open_study(
     signature: dict[str, Any],
     settings: dict[str, Any],
     overwrite: bool,
+    _retry: bool = False,
 ) -> Opened:
     """Find or create the study for ``signature`` in ``storage`` (see the module docstring)."""
     studies = storage.list_studies()
@@ -110,7 +111,13 @@ def open_study(
     while name in taken:
         name = f"{base_name}-{k}"
         k += 1
-    record = storage.create_study(name, settings)
+    try:
+        record = storage.create_study(name, settings)
+    except ValueError:
+        if _retry:
+            raise
+        # Another worker started the same search at the same moment: join its study.
+        return open_study(storage, base_name, signature, settings, False, _retry=True)
     if studies:
         other = studies[-1]
         n_other = len(storage.get_trials(other.id))

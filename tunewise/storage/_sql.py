@@ -190,19 +190,22 @@ class SQLStorage(Storage):
         return [self._study(r) for r in rows]
 
     def create_study(self, name: str, settings: dict[str, Any]) -> StudyRecord:
-        with self.engine.begin() as conn:
-            exists = conn.execute(
-                sa.select(studies_table.c.id).where(studies_table.c.name == name)
-            ).first()
-            if exists is not None:
-                raise ValueError(f"A study named {name!r} already exists in {self.location}.")
-            created = time.time()
-            result = conn.execute(
-                studies_table.insert().values(
-                    name=name, created_at=created, settings=_dumps(settings), space="[]"
+        exists = f"A study named {name!r} already exists in {self.location}."
+        try:
+            with self.engine.begin() as conn:
+                if conn.execute(
+                    sa.select(studies_table.c.id).where(studies_table.c.name == name)
+                ).first():
+                    raise ValueError(exists)
+                created = time.time()
+                result = conn.execute(
+                    studies_table.insert().values(
+                        name=name, created_at=created, settings=_dumps(settings), space="[]"
+                    )
                 )
-            )
-            study_id = result.inserted_primary_key[0]
+                study_id = result.inserted_primary_key[0]
+        except sa.exc.IntegrityError:  # another worker created it between our check and insert
+            raise ValueError(exists) from None
         return StudyRecord(study_id, name, settings, [], created)
 
     def delete_study(self, study_id: Any) -> None:
