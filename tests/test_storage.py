@@ -274,3 +274,63 @@ def test_a_password_never_appears_in_reprs_errors_logs_or_summaries(tmp_path, ca
     finally:
         study.storage.delete_study(study._study_id)
         study.storage.close()
+
+
+V1_SCHEMA_POSTGRES = """
+CREATE TABLE tunewise_meta (key VARCHAR(64) PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE tunewise_studies (id SERIAL PRIMARY KEY, name VARCHAR(512) NOT NULL UNIQUE,
+  created_at FLOAT NOT NULL, settings TEXT NOT NULL, space TEXT NOT NULL);
+CREATE TABLE tunewise_trials (id SERIAL PRIMARY KEY, study_id INTEGER NOT NULL
+  REFERENCES tunewise_studies(id) ON DELETE CASCADE, number INTEGER NOT NULL, state VARCHAR(16)
+  NOT NULL, params TEXT NOT NULL, score FLOAT, best_step INTEGER, reason TEXT, retry_of INTEGER,
+  started_at FLOAT NOT NULL, finished_at FLOAT, heartbeat_at FLOAT NOT NULL, worker VARCHAR(256)
+  NOT NULL, attrs TEXT NOT NULL DEFAULT '{}',
+  CONSTRAINT uq_tunewise_trial_number UNIQUE (study_id, number));
+CREATE TABLE tunewise_steps (trial_id INTEGER NOT NULL REFERENCES tunewise_trials(id) ON DELETE
+  CASCADE, step INTEGER NOT NULL, at FLOAT NOT NULL, metrics TEXT NOT NULL,
+  PRIMARY KEY (trial_id, step));
+INSERT INTO tunewise_meta VALUES ('schema_version', '1');
+INSERT INTO tunewise_studies (name, created_at, settings, space)
+  VALUES ('old', 5.0, '{"seed": 7}', '[]');
+INSERT INTO tunewise_trials (study_id, number, state, params, score, best_step, retry_of,
+  started_at, finished_at, heartbeat_at, worker) VALUES
+  (1, 0, 'COMPLETED', '{"x": 0.25}', 0.5, 0, NULL, 1.0, 2.0, 2.0, 'w'),
+  (1, 1, 'FAILED', '{"x": 0.75}', NULL, NULL, NULL, 3.0, 4.0, 4.0, 'w'),
+  (1, 2, 'COMPLETED', '{"x": 0.75}', 0.25, 0, 1, 5.0, 6.0, 6.0, 'w');
+INSERT INTO tunewise_steps VALUES (1, 0, 1.5, '{"loss": 0.5}'), (3, 0, 5.5, '{"loss": 0.25}');
+"""
+
+
+def test_a_version_1_postgresql_database_is_upgraded_with_its_data_intact(postgres_url):
+    import sqlalchemy as sa
+
+    schema = f"tw_v1_{uuid.uuid4().hex[:8]}"  # a schema of its own: the v1 tables by hand
+    admin = sa.create_engine(postgres_url)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+        conn.exec_driver_sql(f"SET LOCAL search_path TO {schema}")
+        for statement in V1_SCHEMA_POSTGRES.split(";"):
+            if statement.strip():
+                conn.exec_driver_sql(statement)
+    url = make_url(postgres_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        store = SQLStorage(url)
+        assert store.found_schema_version == 1
+        (study,) = store.list_studies()
+        trials = store.get_trials(study.id)
+        assert [(t.number, t.state, t.values, t.score) for t in trials] == [
+            (0, TrialState.COMPLETED, {"x": 0.25}, 0.5),
+            (1, TrialState.FAILED, {"x": 0.75}, None),
+            (2, TrialState.COMPLETED, {"x": 0.75}, 0.25),
+        ]
+        assert trials[2].steps[0].metrics == {"loss": 0.25}
+        assert store.create_trial(study.id, {}, None, 9.0, "w", max_trials=3).number == 3
+        assert store.create_trial(study.id, {}, None, 9.0, "w", max_trials=3) is None
+        store.close()
+        again = SQLStorage(url)
+        assert again.found_schema_version == SCHEMA_VERSION
+        again.close()
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
