@@ -301,9 +301,9 @@ class Study:
 
         In-memory storage lives in this process only, so there is nothing to fetch there.
         """
-        self._ensure_heartbeat()
         if not self.storage.shared:
             return
+        self._ensure_heartbeat()
         _workers.refresh(self)
         for note in _workers.fail_stale_trials(self, force):
             self.reporter.note(note)
