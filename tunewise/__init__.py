@@ -16,7 +16,7 @@ A Keras-Tuner-compatible API over a framework-agnostic ask/tell engine::
 import logging
 
 from . import errors, oracles, schedulers
-from .engine import ConsoleReporter, ResultsSummary, Study
+from .engine import ConsoleReporter, RayExecutor, ResultsSummary, Study
 from .integrations.keras import (
     BayesianOptimization,
     GridSearch,
@@ -73,6 +73,7 @@ __all__ = [
     "GridSampler",
     "HyperParameters",
     "InMemoryStorage",
+    "RayExecutor",
     "MultiObjective",
     "Objective",
     "RandomSampler",
