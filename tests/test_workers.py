@@ -294,3 +294,18 @@ def test_ask_and_tell_trials_send_heartbeats_without_optimize(tmp_path):
     assert number == trial.number and beat > started + 0.1
     study.tell(trial, 1.0)
     assert study.storage.running_trials(study._study_id) == []
+
+
+def test_n_jobs_a_fatal_error_in_a_worker_stops_the_search_in_the_caller(tmp_path):
+    def objective(hp, trial):
+        if trial.number == 2:
+            raise tw.FatalError("the data are gone")
+        time.sleep(0.02)
+        return hp.Float("x", 0.0, 1.0)
+
+    study = tw.Study("loss", directory=str(tmp_path), project_name="f", seed=0, verbose=0)
+    with pytest.raises(tw.FatalError, match="the data are gone"):
+        study.optimize(objective, max_trials=40, n_jobs=2)
+    assert study.runs[-1]["stopped_because"] == "fatal_error"
+    failed = [t for t in study.trials if t.state is TrialState.FAILED]
+    assert [t.number for t in failed] == [2] and "the data are gone" in failed[0].reason

@@ -129,7 +129,9 @@ class ProcessWorkers:
             for p in procs:
                 p.join(timeout=10)
             raise
-        outcomes = [results.get() for _ in range(sum(1 for p in procs if p.exitcode == 0))]
+        outcomes = []
+        while not results.empty():  # every worker has ended: what they sent is all there
+            outcomes.append(results.get())
         with study._lock:
             study._sync(force=True)  # every trial the workers ran; dead workers' trials failed
         for p in procs:
@@ -182,14 +184,19 @@ def _worker_main(
         stopped = study._loop(logged, max_trials, timeout, started, callbacks)
         results.put(("ok", stopped, ""))
     except FatalError:
-        results.put(("fatal", "fatal_error", traceback.format_exc()))
+        results.put(("fatal", "fatal_error", _tail(traceback.format_exc())))
     except TooManyFailedTrialsError as exc:
-        results.put(("too_many_failures", "too_many_failures", str(exc)))
-    except BaseException:
-        results.put(("error", "error", traceback.format_exc()))
+        results.put(("too_many_failures", "too_many_failures", _tail(str(exc))))
+    except BaseException:  # noqa: BLE001 - reported to the parent, which raises it
+        results.put(("error", "error", _tail(traceback.format_exc())))
     finally:
         study._stop_heartbeat()
         console.flush()
+
+
+def _tail(text: str, limit: int = 16_000) -> str:
+    """At most ``limit`` characters (the end), so a message never fills the result pipe."""
+    return text if len(text) <= limit else "...\n" + text[-limit:]
 
 
 def _logged_call(call: Callable[..., Any], log_dir: str) -> Callable[..., Any]:
