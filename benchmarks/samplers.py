@@ -484,6 +484,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timing-methods", nargs="+", default=None, choices=TIMED,
                     help="methods to time (default: the timed ones among --methods)")
     ap.add_argument("--out", default=None, help="write every run and the timings as JSON")
+    ap.add_argument("--report-only", action="store_true",
+                    help="run nothing (no runs, no timing): print the tables of the --merge files")
     ap.add_argument("--log-runs", default=None, metavar="FILE.jsonl",
                     help="append each run to FILE as one JSON line as soon as it finishes "
                          "(so a long run interrupted midway keeps what it did; --merge reads it)")
@@ -515,7 +517,9 @@ def main(argv: list[str] | None = None) -> int:
                            "runs": runs, "per_problem": per_problem, "timing": times,
                            "table": text}, fh, indent=1)
 
-    jobs = build_jobs(args)
+    jobs = [] if args.report_only else build_jobs(args)
+    if args.report_only:
+        args.no_timing = True
     print(f"{len(jobs)} runs: problems {args.problems}, methods {args.methods}, "
           f"seeds {args.seeds} (sklearn {args.sklearn_seeds}), budgets {args.budgets}"
           + (f", kt-bo on {[p for p in args.kt_problems if p in args.problems]} x "
