@@ -88,7 +88,9 @@ def test_classification_on_digits_refits_the_best_and_delegates(digits):
     # the study behind it: the score of a trial is its mean over the folds
     assert search.study_.best_value == pytest.approx(search.best_score_)
     restored = pickle.loads(pickle.dumps(search))
-    assert not hasattr(restored, "study_")
+    assert not hasattr(restored, "study_") and len(restored.trials_) == 5
+    with pytest.raises(AttributeError, match="unpickled"):
+        restored.diagnose()
     np.testing.assert_array_equal(restored.predict(X[:5]), search.predict(X[:5]))
 
 

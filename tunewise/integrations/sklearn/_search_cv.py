@@ -414,7 +414,12 @@ class TunewiseSearchCV(BaseSearchCV):
         """The study of the last fit (so ``tunewise.diagnostics.diagnose(search)`` works)."""
         from sklearn.utils.validation import check_is_fitted
 
-        check_is_fitted(self, "study_")
+        check_is_fitted(self)
+        if not hasattr(self, "study_"):
+            raise AttributeError(
+                "This search was unpickled: study_ (a live storage connection) is not pickled. "
+                "Its trials are in trials_; with a persistent storage, fit again to reopen it."
+            )
         return self.study_
 
     def diagnose(self) -> Any:
