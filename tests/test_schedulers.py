@@ -330,3 +330,22 @@ def test_asha_with_brackets_spreads_new_configurations_by_budget_used():
     assert job.is_new and (job.bracket, job.budget) == (1, 3)
     with pytest.raises(ValueError, match="brackets=4"):
         ASHAScheduler(9, 3, brackets=4)
+
+
+def test_a_finished_schedule_says_so_and_runs_nothing_when_resumed(tmp_path):
+    where = dict(directory=str(tmp_path), project_name="p", seed=0)
+    messages = []
+
+    class Reporter(tw.ConsoleReporter):
+        def note(self, text):
+            messages.append(text)
+
+    study = tw.Study("loss", scheduler=HyperbandScheduler(9, 3), reporter=Reporter(0), **where)
+    study.optimize(budgeted_objective(), max_trials=None)
+    assert study.runs[-1]["stopped_because"] == "schedule_complete"
+    assert any("is complete: 22 trials, 69 epochs" in m for m in messages)
+    again = tw.Study("loss", scheduler=HyperbandScheduler(9, 3), reporter=Reporter(0), **where)
+    again.optimize(budgeted_objective(), max_trials=None)
+    assert len(again.trials) == 22 and again.runs[-1]["stopped_because"] == "already_finished"
+    assert any("already ran the whole schedule" in m and "no new trial will run" in m
+               for m in messages)

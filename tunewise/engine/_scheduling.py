@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..schedulers import WAIT, Job, Plan, job_of, plan_next
+from ..schedulers import WAIT, Job, Plan, job_of, plan_next, total_units_trained
 from ..schedulers._base import job_from_values, without_budget_keys
 
 if TYPE_CHECKING:
@@ -64,3 +64,30 @@ def stored_values(hps: "HyperParameters") -> dict[str, Any]:
     if extra:
         values = {k: v for k, v in values.items() if k not in extra}
     return values
+
+
+def schedule_complete(study: "Study") -> bool:
+    """Whether the scheduler has handed out its whole schedule and nothing of it still runs."""
+    return not study._running and study.scheduler.next_job(study.trials, new_configs=True) is None
+
+
+def complete_note(study: "Study", already: bool = False) -> str:
+    """What the search says when the schedule is complete (``already``: before any new trial)."""
+    scheduler = study.scheduler
+    done = (
+        f"{len(study.trials)} trials, {total_units_trained(study.trials)} epochs (budget units) "
+        "in all"
+    )
+    more = (
+        "raise max_total_budget"
+        if getattr(scheduler, "max_total_budget", None) is not None
+        else "raise the iterations (hyperband_iterations=2)"
+    )
+    if already:
+        return (
+            f"Study {study.name!r} in {study.location} already ran the whole schedule of "
+            f"{scheduler.describe()} ({done}): no new trial will run, so the best objective "
+            f"shown is the stored one. To search further, {more}, or pass overwrite=True to "
+            "start afresh."
+        )
+    return f"The schedule of {scheduler.describe()} is complete: {done}."

@@ -650,6 +650,10 @@ class Study:
             )
             self._record_run(run, "already_finished")
             return self
+        if self.scheduler is not None and _scheduling.schedule_complete(self):
+            self.reporter.note(_scheduling.complete_note(self, already=True))
+            self._record_run(run, "already_finished")
+            return self
         first_new = len(self.trials)
         if self.reporter.verbose > 0:
             from ..diagnostics._watch import StallWatcher  # the doctor sits above the engine
@@ -705,6 +709,9 @@ class Study:
             if trial is None and self._full:  # other workers took the last slots
                 self._full = False
                 continue
+            if trial is None and self.scheduler is not None and _scheduling.schedule_complete(self):
+                self.reporter.note(_scheduling.complete_note(self))
+                return "schedule_complete"
             if trial is None:
                 self.reporter.note(
                     "Search space exhausted after "
