@@ -10,7 +10,8 @@ DataFrames always agree.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..trial import FrozenTrial
 
@@ -114,7 +115,7 @@ def _pandas() -> Any:
 
 def trials_dataframe(
     trials: Iterable[FrozenTrial], hyperparameter_names: Sequence[str] = ()
-) -> "pandas.DataFrame":
+) -> pandas.DataFrame:
     """:func:`trial_rows` as a DataFrame indexed by nothing (``number`` is a column)."""
     pd = _pandas()
     rows = trial_rows(trials, hyperparameter_names)
@@ -124,7 +125,7 @@ def trials_dataframe(
     return frame
 
 
-def history_dataframe(trials: Iterable[FrozenTrial]) -> "pandas.DataFrame":
+def history_dataframe(trials: Iterable[FrozenTrial]) -> pandas.DataFrame:
     """:func:`history_rows` as a DataFrame: one row per (trial, step)."""
     pd = _pandas()
     rows = history_rows(trials)
