@@ -10,9 +10,9 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-import tunewise as kt  # noqa: E402
-from tunewise.schedulers import ASHAScheduler, HyperbandScheduler, job_of  # noqa: E402
-from tunewise.trial import TrialState  # noqa: E402
+import tunewise as kt
+from tunewise.schedulers import ASHAScheduler, HyperbandScheduler, job_of
+from tunewise.trial import TrialState
 
 
 @pytest.fixture(scope="module")

@@ -100,7 +100,6 @@ def budgeted_objective(seen: list | None = None):
         assert hp["tuner/epochs"] == budget and hp["tuner/initial_epoch"] == start
         for epoch in range(start, budget):
             trial.report(epoch, {"loss": curve(x, epoch)})
-        return None
 
     return objective
 
@@ -298,7 +297,7 @@ def test_any_sampler_composes_with_any_scheduler(sampler, scheduler):
 
 
 def test_a_resumed_study_carries_on_with_its_schedule(tmp_path):
-    where = dict(directory=str(tmp_path), project_name="p", seed=0, verbose=0)
+    where = {"directory": str(tmp_path), "project_name": "p", "seed": 0, "verbose": 0}
     first = tw.Study("loss", scheduler=HyperbandScheduler(9, 3), **where)
     first.optimize(budgeted_objective(), max_trials=11)
     again = tw.Study("loss", scheduler=HyperbandScheduler(9, 3), **where)
@@ -333,7 +332,7 @@ def test_asha_with_brackets_spreads_new_configurations_by_budget_used():
 
 
 def test_a_finished_schedule_says_so_and_runs_nothing_when_resumed(tmp_path):
-    where = dict(directory=str(tmp_path), project_name="p", seed=0)
+    where = {"directory": str(tmp_path), "project_name": "p", "seed": 0}
     messages = []
 
     class Reporter(tw.ConsoleReporter):

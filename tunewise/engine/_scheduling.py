@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 WAIT_POLL_S = 0.2
 
 
-def next_plan(study: "Study", rng: Any) -> Plan | None:
+def next_plan(study: Study, rng: Any) -> Plan | None:
     """The scheduler's next trial for ``study`` (called with the study's lock held).
 
     When the scheduler must wait for running trials of *other* workers, this polls the
@@ -46,7 +46,7 @@ def next_plan(study: "Study", rng: Any) -> Plan | None:
         study._sync(force=True)
 
 
-def rerun_job(study: "Study", retry_of: int, values: dict[str, Any]) -> tuple[dict[str, Any], Job | None]:
+def rerun_job(study: Study, retry_of: int, values: dict[str, Any]) -> tuple[dict[str, Any], Job | None]:
     """A re-run repeats its original's job (budget, parent...) with its configuration."""
     job = None
     position = study._index.get(retry_of)
@@ -57,7 +57,7 @@ def rerun_job(study: "Study", retry_of: int, values: dict[str, Any]) -> tuple[di
     return without_budget_keys(values), job
 
 
-def stored_values(hps: "HyperParameters") -> dict[str, Any]:
+def stored_values(hps: HyperParameters) -> dict[str, Any]:
     """The values a finished trial stores: its hyperparameters without the ``tuner/...`` ones."""
     values = hps.values
     extra = getattr(hps, "budget_values", None)
@@ -66,12 +66,12 @@ def stored_values(hps: "HyperParameters") -> dict[str, Any]:
     return values
 
 
-def schedule_complete(study: "Study") -> bool:
+def schedule_complete(study: Study) -> bool:
     """Whether the scheduler has handed out its whole schedule and nothing of it still runs."""
     return not study._running and study.scheduler.next_job(study.trials, new_configs=True) is None
 
 
-def complete_note(study: "Study", already: bool = False) -> str:
+def complete_note(study: Study, already: bool = False) -> str:
     """What the search says when the schedule is complete (``already``: before any new trial)."""
     scheduler = study.scheduler
     done = (

@@ -215,7 +215,7 @@ class BudgetedHyperParameters(HyperParameters):
     budget_values: dict[str, Any]
 
     @classmethod
-    def wrap(cls, hps: HyperParameters, job: Job) -> "BudgetedHyperParameters":
+    def wrap(cls, hps: HyperParameters, job: Job) -> BudgetedHyperParameters:
         out = cls()
         out.__dict__.update(hps.__dict__)
         out.budget_values = job.hp_values()

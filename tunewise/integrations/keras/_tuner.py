@@ -281,9 +281,13 @@ class Tuner:
     def _build_and_fit_model(self, trial: Trial, *args: Any, **kwargs: Any) -> Any:
         hp = trial.hyperparameters
         model = self._try_build(hp)
-        if kwargs.get("initial_epoch") and trial.attrs.get("parent") is not None:
-            if not self._load_parent_weights(model, int(trial.attrs["parent"])):
-                kwargs["initial_epoch"] = 0  # the parent's weights are gone: train from scratch
+        parent = trial.attrs.get("parent")
+        if (
+            kwargs.get("initial_epoch")
+            and parent is not None
+            and not self._load_parent_weights(model, int(parent))
+        ):
+            kwargs["initial_epoch"] = 0  # the parent's weights are gone: train from scratch
         self._current[1].initial_epoch = int(kwargs.get("initial_epoch") or 0)
         kwargs["callbacks"] = self._callbacks_for(trial, kwargs.get("callbacks"))
         return self.hypermodel.fit(hp, model, *args, **kwargs)
