@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import abc
 import math
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -290,10 +291,14 @@ class Scheduler(abc.ABC):
 
 def check_int(label: str, value: Any, minimum: int) -> int:
     """``value`` as an int >= ``minimum``, or a clear error naming it."""
-    if isinstance(value, bool) or not isinstance(value, (int,)) and not (
-        isinstance(value, float) and value.is_integer()
-    ):
+    if isinstance(value, bool):
         raise TypeError(f"{label}={value!r} must be an integer >= {minimum}.")
-    if int(value) < minimum:
+    try:
+        number = operator.index(value)
+    except TypeError:
+        if not (isinstance(value, float) and value.is_integer()):
+            raise TypeError(f"{label}={value!r} must be an integer >= {minimum}.") from None
+        number = int(value)
+    if number < minimum:
         raise ValueError(f"{label}={value!r} must be >= {minimum}.")
-    return int(value)
+    return int(number)
