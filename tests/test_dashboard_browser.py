@@ -89,9 +89,16 @@ def test_dashboard_shows_trials_and_best_and_updates_without_reload(browser, tmp
         lr = hp.Float("learning_rate", 1e-4, 1e-1, sampling="log")
         hp.Int("units", 16, 128, step=16)
         hp.Choice("activation", ["relu", "tanh"])
+        # while it runs, it is listed as RUNNING
+        page.wait_for_function(
+            f"document.querySelector('#trials tr.RUNNING[data-number=\"{trial.number}\"]') "
+            "!== null",
+            timeout=20_000,
+        )
         frozen = resumed.tell(trial, {"val_loss": best / 10})
         page.wait_for_function(
-            f"document.querySelector('#trials tr[data-number=\"{frozen.number}\"]') !== null",
+            f"document.querySelector('#trials tr.COMPLETED[data-number=\"{frozen.number}\"]') "
+            "!== null",
             timeout=20_000,
         )
         page.wait_for_function(
