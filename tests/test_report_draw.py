@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from _see_project import make_project
 
 import tunewise as tw
 from tunewise.diagnostics import SearchHistory
 from tunewise.report import PLOTS, draw_plot, plot_data, plot_learning_curves
 from tunewise.report._draw import figure_png
 from tunewise.trial import FrozenTrial, Step, TrialState
-
-from _see_project import make_project
 
 pytest.importorskip("matplotlib")
 pytestmark = pytest.mark.filterwarnings("error::UserWarning")
