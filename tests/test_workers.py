@@ -138,8 +138,15 @@ def _sleepy_worker(url: str, flag: str, max_trials: int) -> None:
         heartbeat_interval=0.1,
         stale_after=1.0,
         max_retries_per_trial=1,
+        hyperparameters=declared_x(),  # so every trial's value is stored when it starts
     )
     study.optimize(objective, max_trials=max_trials)
+
+
+def declared_x() -> tw.HyperParameters:
+    hp = tw.HyperParameters()
+    hp.Float("x", 0.0, 1.0)
+    return hp
 
 
 def test_a_worker_killed_mid_trial_has_its_trial_failed_and_rerun_by_another(tmp_path):
@@ -168,6 +175,7 @@ def test_a_worker_killed_mid_trial_has_its_trial_failed_and_rerun_by_another(tmp
     assert killed.state is TrialState.FAILED and "died" in killed.reason
     (rerun,) = [t for t in study.trials if t.retry_of == 2]
     assert rerun.state is TrialState.COMPLETED and rerun.values == killed.values
+    assert set(killed.values) == {"x"}
     assert study.n_slots == 30 and len(study.trials) == 31
     assert all(t.state is TrialState.COMPLETED for t in study.trials if t.number != 2)
 
@@ -274,12 +282,16 @@ def test_n_jobs_reruns_the_trial_of_a_worker_that_died(tmp_path):
             os.kill(os.getpid(), signal.SIGKILL)  # this worker process dies mid-trial
         return hp.Float("x", 0.0, 1.0)
 
-    study = tw.Study("loss", directory=str(tmp_path), project_name="d", seed=0, verbose=0)
+    study = tw.Study(
+        "loss", directory=str(tmp_path), project_name="d", seed=0, verbose=0,
+        hyperparameters=declared_x(),
+    )
     study.optimize(objective, max_trials=12, n_jobs=2)
     trials = {t.number: t for t in study.trials}
     assert trials[3].state is TrialState.FAILED and "died" in trials[3].reason
     (rerun,) = [t for t in trials.values() if t.retry_of == 3]
     assert rerun.state is TrialState.COMPLETED and rerun.values == trials[3].values
+    assert set(trials[3].values) == {"x"}
     assert study.n_slots == 12 and len(trials) == 13
 
 
