@@ -188,7 +188,9 @@ def main(argv: list[str] | None = None) -> int:
                     for lib in order:
                         rate = run_point(lib, url, w, args.trials)
                         rates[key][lib].append(rate)
-                        print(f"  {key:14s} repeat {r + 1} {lib:9s} {rate:9.1f} trials/s", flush=True)
+                        print(
+                            f"  {key:14s} repeat {r + 1} {lib:9s} {rate:9.1f} trials/s", flush=True
+                        )
 
     print(f"\n{args.trials} trials per study, best of {args.repeats} repeat(s), trials/s")
     print("| backend    | workers | tunewise | Optuna | tunewise / Optuna |")
@@ -210,8 +212,15 @@ def main(argv: list[str] | None = None) -> int:
         }
         with open(args.out, "w") as f:
             json.dump(
-                {"trials": args.trials, "repeats": args.repeats, "rates": rates, "best": best,
-                 "ratios": ratios, "cpus": os.cpu_count(), "versions": versions},
+                {
+                    "trials": args.trials,
+                    "repeats": args.repeats,
+                    "rates": rates,
+                    "best": best,
+                    "ratios": ratios,
+                    "cpus": os.cpu_count(),
+                    "versions": versions,
+                },
                 f,
                 indent=2,
             )
@@ -219,8 +228,10 @@ def main(argv: list[str] | None = None) -> int:
     if below:
         print(f"FAIL: tunewise below Optuna's throughput at {below}")
         return 1
-    print(f"OK: tunewise at or above Optuna's throughput at every point (min ratio "
-          f"{min(ratios.values()):.2f})")
+    print(
+        f"OK: tunewise at or above Optuna's throughput at every point (min ratio "
+        f"{min(ratios.values()):.2f})"
+    )
     return 0
 
 

@@ -12,9 +12,7 @@ import os
 
 import pytest
 
-POSTGRES_URL = os.environ.get(
-    "TUNEWISE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
-)
+POSTGRES_URL = os.environ.get("TUNEWISE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 @functools.lru_cache(maxsize=1)

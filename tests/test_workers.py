@@ -13,6 +13,7 @@ import signal
 import sqlite3
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -156,9 +157,10 @@ def test_a_worker_killed_mid_trial_has_its_trial_failed_and_rerun_by_another(tmp
     for p in procs:
         p.start()
     deadline = time.monotonic() + 60
-    while not (os.path.exists(flag) and open(flag).read()) and time.monotonic() < deadline:
+    flag_file = Path(flag)
+    while not (flag_file.exists() and flag_file.read_text()) and time.monotonic() < deadline:
         time.sleep(0.02)
-    pid = int(open(flag).read())
+    pid = int(flag_file.read_text())
     os.kill(pid, signal.SIGKILL)
     victim = next(p for p in procs if p.pid == pid)
     victim.join(timeout=10)  # reaped: its pid is gone, as after a real crash
@@ -246,10 +248,13 @@ def test_the_ray_executor_runs_a_study_end_to_end(local_ray, tmp_path):
         for epoch in range(2):
             trial.report(epoch, {"loss": x + epoch + (kind == "b")})
         trial.set_attr("pid", os.getpid())
-        return None
 
     study = tw.Study(
-        "loss", directory=str(tmp_path), project_name="r", seed=0, verbose=0,
+        "loss",
+        directory=str(tmp_path),
+        project_name="r",
+        seed=0,
+        verbose=0,
         max_retries_per_trial=1,
     )
     executor = tw.engine.RayExecutor(num_cpus=1, max_concurrent=2)
@@ -283,7 +288,11 @@ def test_n_jobs_reruns_the_trial_of_a_worker_that_died(tmp_path):
         return hp.Float("x", 0.0, 1.0)
 
     study = tw.Study(
-        "loss", directory=str(tmp_path), project_name="d", seed=0, verbose=0,
+        "loss",
+        directory=str(tmp_path),
+        project_name="d",
+        seed=0,
+        verbose=0,
         hyperparameters=declared_x(),
     )
     study.optimize(objective, max_trials=12, n_jobs=2)

@@ -23,7 +23,8 @@ import multiprocessing.connection
 import os
 import sys
 import traceback
-from typing import IO, TYPE_CHECKING, Any, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import IO, TYPE_CHECKING, Any
 
 from ..errors import FatalError, TooManyFailedTrialsError
 from ._opening import worker_id
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from ._study import Study
 
 
-def resolve(study: "Study", n_jobs: int, executor: Any) -> Any:
+def resolve(study: Study, n_jobs: int, executor: Any) -> Any:
     """The runner for ``n_jobs``/``executor``, or None for the plain in-process loop."""
     if executor is not None:
         if n_jobs != 1:
@@ -88,7 +89,7 @@ class ProcessWorkers:
 
     def run(
         self,
-        study: "Study",
+        study: Study,
         fn: Callable[..., Any],
         call: Callable[..., Any],
         max_trials: int | None,
@@ -158,7 +159,7 @@ class ProcessWorkers:
 
 
 def _worker_main(
-    study: "Study",
+    study: Study,
     index: int,
     call: Callable[..., Any],
     max_trials: int | None,

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import time
 import traceback
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -76,9 +77,7 @@ class RayExecutor:
         try:
             import ray
         except ImportError:
-            raise ImportError(
-                "executor='ray' needs Ray: pip install 'tunewise[ray]'."
-            ) from None
+            raise ImportError("executor='ray' needs Ray: pip install 'tunewise[ray]'.") from None
         if not ray.is_initialized():
             kwargs = dict(self.init_kwargs)
             if self.address is None:
@@ -98,7 +97,7 @@ class RayExecutor:
 
     def run(
         self,
-        study: "Study",
+        study: Study,
         fn: Callable[..., Any],
         call: Callable[..., Any],
         max_trials: int | None,
@@ -107,9 +106,7 @@ class RayExecutor:
         callbacks: Sequence[Callable[..., None]],
     ) -> str:
         ray = self._ray()
-        task = ray.remote(num_cpus=self.num_cpus, num_gpus=self.num_gpus, max_retries=0)(
-            _run_trial
-        )
+        task = ray.remote(num_cpus=self.num_cpus, num_gpus=self.num_gpus, max_retries=0)(_run_trial)
         limit = self._concurrency(ray)
         in_flight: dict[Any, Trial] = {}
         exhausted = False
@@ -131,7 +128,9 @@ class RayExecutor:
                         break
                     hps = trial.hyperparameters
                     hps._new_value = _NewValue(study, trial.number)
-                    ref = task.remote(call_ref, hps, trial.number, study.objective.name, trial.retry_of)
+                    ref = task.remote(
+                        call_ref, hps, trial.number, study.objective.name, trial.retry_of
+                    )
                     in_flight[ref] = trial
                 if not in_flight:
                     if exhausted:
@@ -155,7 +154,7 @@ class RayExecutor:
                 trial = in_flight.pop(done)
                 try:
                     outcome = ray.get(done)
-                except Exception as exc:  # the task's worker died, or Ray lost it
+                except Exception as exc:  # noqa: BLE001 - the task's worker died, or Ray lost it
                     outcome = _Outcome(None, [], {}, None, exc, f"{type(exc).__name__}: {exc}")
                 frozen, fatal = study._run_one(outcome.replay, trial, max_trials)
                 for callback in callbacks:
@@ -182,7 +181,7 @@ class RayExecutor:
 
 
 def _limit_reached(
-    study: "Study", max_trials: int | None, timeout: float | None, started: float
+    study: Study, max_trials: int | None, timeout: float | None, started: float
 ) -> str | None:
     if max_trials is not None and study.n_slots >= max_trials and not study._reruns:
         return "max_trials"
@@ -198,7 +197,7 @@ def _original(frozen: Any) -> int:
 class _NewValue:
     """A picklable define-by-run hook: the value of a hyperparameter first met in a task."""
 
-    def __init__(self, study: "Study", number: int) -> None:
+    def __init__(self, study: Study, number: int) -> None:
         self.declared = set(study._declared)
         self.allow_new = study.allow_new_entries
         self.tune_new = study.tune_new_entries
@@ -207,7 +206,7 @@ class _NewValue:
         self.sampler = study.sampler if own_rule else None
         self.rng = np.random.default_rng([study.seed, number, 0x7261])
 
-    def __call__(self, hp: "HyperParameter") -> Any:
+    def __call__(self, hp: HyperParameter) -> Any:
         if self.declared and hp.name not in self.declared:
             if not self.allow_new:
                 raise ValueError(
@@ -229,7 +228,7 @@ class _Outcome:
         result: Any,
         steps: list[Step],
         attrs: dict[str, Any],
-        hps: "HyperParameters | None",
+        hps: HyperParameters | None,
         error: BaseException | None,
         error_text: str,
     ) -> None:
@@ -261,13 +260,13 @@ def _run_trial(
     trial = Trial(number, hps, objective_name, _no_store, retry_of=retry_of)
     try:
         result = call(hps, trial)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any error of the objective travels back as data
         text = traceback.format_exc()
         try:
             import pickle
 
             pickle.dumps(exc)
-        except Exception:
+        except Exception:  # noqa: BLE001 - an exception Ray cannot send: send its traceback
             exc = RemoteTrialError(text)
         return _Outcome(None, list(trial.steps), dict(trial.attrs), hps, exc, text)
     return _Outcome(result, list(trial.steps), dict(trial.attrs), hps, None, "")

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from ._study import Study
 
 
-def init_worker_state(study: "Study") -> None:
+def init_worker_state(study: Study) -> None:
     """Set the bookkeeping of :func:`refresh` from the trials loaded at open."""
     study._prefix = 0
     study._advance_prefix()
@@ -33,7 +33,7 @@ def init_worker_state(study: "Study") -> None:
     study._next_stale_check = 0.0
 
 
-def refresh(study: "Study", extra: tuple[int, ...] = ()) -> int:
+def refresh(study: Study, extra: tuple[int, ...] = ()) -> int:
     """Fetch the trials this worker may not know yet into ``study``'s cache; returns how many."""
     numbers = sorted(study._watch.union(extra))
     fetched = study.storage.get_trials(study._study_id, study._prefix, numbers)
@@ -50,7 +50,7 @@ def refresh(study: "Study", extra: tuple[int, ...] = ()) -> int:
     return len(fetched)
 
 
-def fail_stale_trials(study: "Study", force: bool = False) -> list[str]:
+def fail_stale_trials(study: Study, force: bool = False) -> list[str]:
     """Mark other workers' dead trials FAILED and queue their re-runs; returns notes.
 
     Runs at most once per heartbeat interval unless ``force``.
@@ -93,7 +93,7 @@ def fail_stale_trials(study: "Study", force: bool = False) -> list[str]:
     return notes
 
 
-def _queue_rerun(study: "Study", trial: FrozenTrial) -> str:
+def _queue_rerun(study: Study, trial: FrozenTrial) -> str:
     original = trial.number if trial.retry_of is None else trial.retry_of
     attempts = sum(
         1 for t in study.trials if (t.number if t.retry_of is None else t.retry_of) == original

@@ -18,7 +18,7 @@ def project_db_path(directory: str, project_name: str) -> str:
 
 
 def open_storage(
-    storage: "Storage | str | None", directory: str = ".", project_name: str = "untitled_project"
+    storage: Storage | str | None, directory: str = ".", project_name: str = "untitled_project"
 ) -> Storage:
     """Resolve the ``storage=`` argument of a study or tuner.
 
@@ -49,18 +49,17 @@ def open_storage(
 
 __all__ = [
     "DB_FILENAME",
-    "InMemoryStorage",
     "MIGRATIONS",
-    "NewTrial",
     "POOL_SIZE_PER_WORKER",
     "SCHEMA_VERSION",
+    "InMemoryStorage",
+    "NewTrial",
     "SQLStorage",
     "SchemaVersionError",
-    "StorageError",
     "Storage",
+    "StorageError",
     "StudyRecord",
     "masked_url",
     "open_storage",
     "project_db_path",
 ]
-

@@ -8,8 +8,9 @@ the storage, so that several workers never get the same one.
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from ..trial import FrozenTrial, Step, TrialState
 

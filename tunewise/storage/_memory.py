@@ -6,8 +6,9 @@ import copy
 import itertools
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Sequence
+from typing import Any
 
 from ..trial import FrozenTrial, Step, TrialState
 from ._base import NewTrial, Storage, StudyRecord
@@ -145,9 +146,7 @@ class InMemoryStorage(Storage):
                 return False
             if row.heartbeat_at > heartbeat_seen:
                 return False
-            row.trial = replace(
-                row.trial, state=TrialState.FAILED, reason=reason, finished_at=at
-            )
+            row.trial = replace(row.trial, state=TrialState.FAILED, reason=reason, finished_at=at)
             return True
 
     def get_trials(

@@ -16,7 +16,8 @@ History:
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -125,7 +126,9 @@ def ensure_schema(engine: sa.Engine, location: str) -> int:
         stored = _stored_version(conn)
         if stored is None:
             _metadata.create_all(conn)
-            conn.execute(meta_table.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+            conn.execute(
+                meta_table.insert().values(key="schema_version", value=str(SCHEMA_VERSION))
+            )
             return SCHEMA_VERSION
         if stored > SCHEMA_VERSION:
             raise SchemaVersionError(
