@@ -111,7 +111,8 @@ class RayExecutor:
         in_flight: dict[Any, Trial] = {}
         exhausted = False
         consecutive_failures = 0
-        call_ref = ray.put(call)
+        task_part, finish = _split(fn, call)
+        call_ref = ray.put(task_part)
         try:
             while True:
                 stop = None
@@ -156,7 +157,8 @@ class RayExecutor:
                     outcome = ray.get(done)
                 except Exception as exc:  # noqa: BLE001 - the task's worker died, or Ray lost it
                     outcome = _Outcome(None, [], {}, None, exc, f"{type(exc).__name__}: {exc}")
-                frozen, fatal = study._run_one(outcome.replay, trial, max_trials)
+                replay = outcome.replay if finish is None else _Finishing(outcome, finish)
+                frozen, fatal = study._run_one(replay, trial, max_trials)
                 for callback in callbacks:
                     callback(study, frozen)
                 if frozen.state is not TrialState.FAILED:
@@ -178,6 +180,30 @@ class RayExecutor:
             for ref, trial in in_flight.items():
                 ray.cancel(ref, force=True)
                 study.fail(trial, "The search stopped while this trial ran in Ray; cancelled.")
+
+
+def _split(fn: Any, call: Callable[..., Any]) -> tuple[Callable[..., Any], Any]:
+    """What the tasks run, and what the driver does with each task's result.
+
+    An objective may split itself: ``fn.task_part()`` returns the picklable ``(hp, trial)``
+    callable each task runs, and ``fn.finish_in_driver(result, trial)``, called in the driver
+    with what a task returned (after its steps and attrs are stored on ``trial``), returns the
+    result to store. The Keras tuners use this: the task fits, the driver keeps the weights.
+    """
+    task_part = getattr(fn, "task_part", None)
+    if task_part is None:
+        return call, None
+    return task_part(), fn.finish_in_driver
+
+
+class _Finishing:
+    """A task's replay followed by the objective's driver half."""
+
+    def __init__(self, outcome: _Outcome, finish: Callable[[Any, Trial], Any]) -> None:
+        self.outcome, self.finish = outcome, finish
+
+    def __call__(self, hp: Any, trial: Trial) -> Any:
+        return self.finish(self.outcome.replay(hp, trial), trial)
 
 
 def _limit_reached(

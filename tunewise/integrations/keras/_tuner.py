@@ -30,6 +30,7 @@ from ._recording import (
     make_recorder,
     runs_from_result,
 )
+from ._remote import trial_runner
 
 #: Trials whose best-epoch weights are kept on disk by default (the rest are deleted).
 DEFAULT_KEEP_BEST_MODELS = 5
@@ -223,22 +224,27 @@ class Tuner:
         """Run the search; the arguments go to ``model.fit`` (``callbacks`` are copied per trial).
 
         ``verbose`` is passed to ``fit`` and also sets tunewise's own output (0 silences both).
+        ``executor="ray"`` or a :class:`tunewise.RayExecutor` runs each trial as a Ray task,
+        ``n_jobs=k`` runs k trials at once in local Ray worker processes (see ``_remote``).
         """
+        executor, n_jobs = fit_kwargs.pop("executor", None), fit_kwargs.pop("n_jobs", 1)
         if "verbose" in fit_kwargs:
             self._reporter.verbose = int(fit_kwargs["verbose"])
         # Keras prints epochs unless fit(verbose=0): the live bar then waits between trials.
         self._reporter.foreign_output = fit_kwargs.get("verbose", "auto") != 0
         self._fit_args = fit_args
         self._fit_kwargs = fit_kwargs
-        self.on_search_begin()
-        try:
-            self.study.optimize(
-                self._run_and_record,
-                max_trials=self.max_trials,
-                callbacks=[self._after_trial],
-            )
-        finally:
-            self.on_search_end()
+        with trial_runner(self, executor, n_jobs) as (objective, executor):
+            self.on_search_begin()
+            try:
+                self.study.optimize(
+                    objective,
+                    max_trials=self.max_trials,
+                    callbacks=[self._after_trial],
+                    executor=executor,
+                )
+            finally:
+                self.on_search_end()
 
     def on_search_begin(self) -> None:
         """Hook, as in Keras Tuner."""

@@ -1,0 +1,162 @@
+"""Keras trials outside the search's process: Ray tasks (``executor=``) and ``n_jobs``.
+
+Ray runs on loopback with 2 CPUs, once for the module. Build functions and tuner subclasses
+are defined inside the tests, so Ray ships them by value to its worker processes.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+import tunewise as tw
+from tunewise.trial import TrialState
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'tunewise[ray]')")
+    ray.init(
+        num_cpus=2,
+        _node_ip_address="127.0.0.1",
+        include_dashboard=False,
+        log_to_driver=False,
+        configure_logging=False,
+    )
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(128, 4)).astype("float32")
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype("float32")
+    return x[:96], y[:96], x[96:], y[96:]
+
+
+def make_build():
+    def build(hp):
+        model = keras.Sequential(
+            [
+                keras.Input(shape=(4,)),
+                keras.layers.Dense(hp.Int("units", 2, 8, step=2), activation="relu"),
+                keras.layers.Dense(1, activation="sigmoid"),
+            ]
+        )
+        model.compile(
+            optimizer=keras.optimizers.Adam(hp.Choice("lr", [1e-2, 3e-2])),
+            loss="binary_crossentropy",
+            metrics=["accuracy"],
+        )
+        return model
+
+    return build
+
+
+def test_n_jobs_runs_trials_in_worker_processes_with_run_trial_overrides(tmp_path, data):
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'tunewise[ray]')")
+    if ray.is_initialized():  # pragma: no cover - another test left Ray running
+        ray.shutdown()
+    x, y, xv, yv = data
+
+    class PidTuner(tw.RandomSearch):
+        def run_trial(self, trial, *args, **kwargs):
+            trial.set_attr("pid", os.getpid())
+            return super().run_trial(trial, *args, **kwargs)
+
+    tuner = PidTuner(
+        make_build(),
+        objective="val_accuracy",
+        max_trials=2,
+        directory=str(tmp_path),
+        project_name="jobs",
+        seed=1,
+        verbose=0,
+    )
+    tuner.search(x, y, epochs=2, validation_data=(xv, yv), verbose=0, n_jobs=2)
+    assert not ray.is_initialized()  # the local Ray that n_jobs started is stopped again
+
+    trials = tuner.study.trials
+    assert [t.state for t in trials] == [TrialState.COMPLETED] * 2
+    for t in trials:
+        assert t.attrs["pid"] != os.getpid()  # fitted in another process
+        assert [s.step for s in t.steps] == [0, 1]
+        assert t.score == pytest.approx(max(s.metrics["val_accuracy"] for s in t.steps))
+    (model,) = tuner.get_best_models(1)
+    accuracy = model.evaluate(xv, yv, verbose=0)[1]
+    assert accuracy == pytest.approx(tuner.oracle.get_best_trials(1)[0].score, abs=1e-6)
+
+
+def test_ray_trials_store_every_epoch_and_the_best_weights(local_ray, tmp_path, data):
+    x, y, xv, yv = data
+    tuner = tw.RandomSearch(
+        make_build(),
+        objective="val_loss",
+        max_trials=3,
+        directory=str(tmp_path),
+        project_name="ray",
+        seed=0,
+        verbose=0,
+    )
+    executor = tw.RayExecutor(num_cpus=1, max_concurrent=2)
+    tuner.search(x, y, epochs=2, validation_data=(xv, yv), verbose=0, executor=executor)
+
+    trials = tuner.study.trials
+    assert len(trials) == 3
+    for t in trials:
+        assert t.state is TrialState.COMPLETED
+        assert [s.step for s in t.steps] == [0, 1]  # every epoch came back and was stored
+        assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(t.steps[0].metrics)
+        assert t.score == pytest.approx(min(s.metrics["val_loss"] for s in t.steps))
+        assert t.attrs["epochs_run"] == [2] and t.attrs["epochs_asked"] == 2
+    assert len({(t.values["units"], t.values["lr"]) for t in trials}) > 1
+
+    best = tuner.oracle.get_best_trials(1)[0]
+    assert best.score == min(t.score for t in trials)
+    (model,) = tuner.get_best_models(1)  # weights the task sent back, written by the driver
+    val_loss = model.evaluate(xv, yv, verbose=0)[0]
+    assert val_loss == pytest.approx(best.score, rel=1e-4, abs=1e-6)
+
+    summary = tuner.results_summary(3)
+    assert summary.best_objective == pytest.approx(best.score)
+
+    reopened = tw.RandomSearch(
+        make_build(),
+        objective="val_loss",
+        max_trials=3,
+        directory=str(tmp_path),
+        project_name="ray",
+        seed=0,
+        verbose=0,
+    )
+    assert [len(t.steps) for t in reopened.study.trials] == [2, 2, 2]  # stored, not in memory
+
+
+def test_parallel_keras_searches_reject_bad_arguments_clearly(tmp_path, data, monkeypatch):
+    x, y, xv, yv = data
+    kwargs = {"directory": str(tmp_path), "seed": 0, "verbose": 0}
+    tuner = tw.RandomSearch(
+        make_build(), objective="val_loss", max_trials=2, project_name="bad", **kwargs
+    )
+    fit = {"epochs": 1, "validation_data": (xv, yv), "verbose": 0}
+    with pytest.raises(ValueError, match=r"n_jobs=0 must be a positive number"):
+        tuner.search(x, y, n_jobs=0, **fit)
+    with pytest.raises(ValueError, match=r"Pass n_jobs=2 or executor='ray', not both"):
+        tuner.search(x, y, n_jobs=2, executor="ray", **fit)
+
+    hyperband = tw.Hyperband(
+        make_build(), objective="val_loss", max_epochs=3, project_name="hb", **kwargs
+    )
+    with pytest.raises(ValueError, match=r"Hyperband cannot run trials with n_jobs=2"):
+        hyperband.search(x, y, n_jobs=2, **fit)
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
+    with pytest.raises(ImportError, match=r"pip install 'tunewise\[ray\]'.*storage="):
+        tuner.search(x, y, n_jobs=2, **fit)
+    assert tuner.study.trials == []  # nothing ran, nothing reached model.fit

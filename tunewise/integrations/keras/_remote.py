@@ -1,0 +1,167 @@
+"""Keras trials outside the search's process: Ray tasks (``executor=``) and ``n_jobs``.
+
+``tuner.search(x, y, ..., executor=tunewise.RayExecutor(...))`` (or ``executor="ray"``) runs
+each trial as a Ray task; ``n_jobs=k`` does the same on a local Ray with k worker processes
+(fresh interpreters, never forked: TensorFlow and JAX are not fork-safe once they have run,
+and the tuner has already built a model in this process).
+
+The process calling ``search`` (the driver) keeps the study: storage, sampler, best so far.
+Each task gets a copy of the tuner without its study (the hypermodel, ``fit``'s arguments and
+the tuner's settings; Ray serialises them with cloudpickle), builds and fits the trial's
+model(s) through the tuner's own ``run_trial`` (overrides included) with the epoch recorder,
+and sends back every epoch's metrics (stored as the trial's steps), the trial's attrs and the
+best epoch's weights as numpy arrays, which the driver writes where ``get_best_models()``
+reads them. Pruners are not consulted in tasks (the other trials live in the driver), and
+Hyperband's promotions need the parent's weights in the driver, so Hyperband runs in-process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from ...engine import ConsoleReporter
+from ...engine._ray import RayExecutor
+from ...trial import Trial
+from ._recording import TrialRecord
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ...objective import MultiObjective, Objective
+    from ...space import HyperParameters
+    from ._tuner import Tuner
+
+#: Tuner attributes that hold the driver's study, storage or console; never sent to tasks.
+_DRIVER_ONLY = frozenset({"study", "oracle", "_study_kwargs", "_reporter", "_records", "_current"})
+
+
+def _alternatives(n_jobs: Any) -> str:
+    return (
+        f"For n_jobs={n_jobs!r} the Keras tuners run trials in fresh Ray worker processes "
+        "(TensorFlow/JAX cannot be forked once they have run): pip install 'tunewise[ray]'. "
+        "Or start this script several times on one storage (same project_name and "
+        "storage=..., e.g. the default SQLite file or 'postgresql://...'): the processes "
+        "share one study and max_trials."
+    )
+
+
+@contextlib.contextmanager
+def trial_runner(tuner: Tuner, executor: Any, n_jobs: Any) -> Iterator[tuple[Any, Any]]:
+    """``(objective, executor)`` for ``study.optimize``; a local Ray started for ``n_jobs`` is
+    shut down when the search ends."""
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
+        raise ValueError(
+            f"n_jobs={n_jobs!r} must be a positive number of trials at once, or -1 for one per CPU."
+        )
+    if executor is None and n_jobs == 1:
+        yield tuner._run_and_record, None
+        return
+    if executor is not None and n_jobs != 1:
+        raise ValueError(
+            f"Pass n_jobs={n_jobs!r} or executor={executor!r}, not both; a Ray executor sets "
+            "its own concurrency (RayExecutor(max_concurrent=...))."
+        )
+    where = f"executor={executor!r}" if executor is not None else f"n_jobs={n_jobs}"
+    if tuner.study.scheduler is not None:
+        raise ValueError(
+            f"{type(tuner).__name__} cannot run trials with {where}: a promoted trial continues "
+            "its parent's weights, which live in this process. Run the search in-process, or "
+            "start this script several times on one storage (same project_name and storage=)."
+        )
+    if tuner._distribution_strategy is not None:
+        raise ValueError(
+            f"distribution_strategy cannot travel to other processes ({where}); create the "
+            "strategy inside build(hp), or search in-process."
+        )
+    started_ray = False
+    if executor is None:
+        try:
+            import ray
+        except ImportError:
+            raise ImportError(_alternatives(n_jobs)) from None
+        k = n_jobs if n_jobs > 0 else os.cpu_count() or 1
+        started_ray = not ray.is_initialized()
+        executor = RayExecutor(num_cpus=1, max_concurrent=k, init_kwargs={"num_cpus": k})
+        if started_ray:
+            tuner._reporter.note(
+                f"n_jobs={n_jobs}: starting a local Ray (127.0.0.1, {k} CPUs) whose {k} worker "
+                "processes fit the trials; it stops when the search ends."
+            )
+    if tuner.study.pruner is not None:
+        tuner._reporter.note(
+            f"The pruner is not applied with {where}: trials run in other processes, away from "
+            "the study's other trials."
+        )
+    try:
+        yield RemoteKerasTrials(tuner), executor
+    finally:
+        if started_ray:
+            import ray
+
+            ray.shutdown()
+
+
+class RemoteKerasTrials:
+    """The objective the driver passes to ``study.optimize`` with a Ray executor: tasks run
+    :class:`TaskTuner`, and :meth:`finish_in_driver` stores what they send back."""
+
+    def __init__(self, tuner: Tuner) -> None:
+        self._tuner = tuner
+
+    def __call__(self, hp: HyperParameters, trial: Trial) -> Any:
+        raise RuntimeError(
+            "RemoteKerasTrials runs only through an executor (study.optimize(..., executor=...))."
+        )
+
+    def task_part(self) -> TaskTuner:
+        return TaskTuner(self._tuner)
+
+    def finish_in_driver(self, result: Any, trial: Trial) -> None:
+        """Write the best epoch's weights the task sent back; the steps are stored already."""
+        if not isinstance(result, FitResult):
+            raise TypeError(f"A Keras task returned {type(result).__name__}, not a FitResult.")
+        self._tuner._save_best_weights(trial, TrialRecord(best_weights=result.best_weights))
+
+
+class FitResult:
+    """What a task sends back besides steps and attrs: the best epoch's weights (or None)."""
+
+    def __init__(self, best_weights: list[np.ndarray] | None) -> None:
+        self.best_weights = best_weights
+
+
+class _TaskStudy:
+    """What the tuner's trial code reads from its study, in a task."""
+
+    pruner = None
+    scheduler = None
+
+    def __init__(self, seed: int, objective: Objective | MultiObjective) -> None:
+        self.seed, self.objective = seed, objective
+
+
+def _weights_stay_in_record(trial: Trial, record: TrialRecord) -> None:
+    """In a task the weights are not written: they travel back to the driver."""
+
+
+class TaskTuner:
+    """A picklable copy of a tuner without its study; each call runs one trial in a task."""
+
+    def __init__(self, tuner: Tuner) -> None:
+        self.tuner_class = type(tuner)
+        self.state = {k: v for k, v in vars(tuner).items() if k not in _DRIVER_ONLY}
+        self.study = _TaskStudy(tuner.study.seed, tuner.study.objective)
+
+    def __call__(self, hp: HyperParameters, trial: Trial) -> FitResult:
+        tuner = object.__new__(self.tuner_class)
+        tuner.__dict__.update(self.state)
+        tuner.study = self.study
+        tuner._reporter = ConsoleReporter(0)
+        tuner._records = {}
+        tuner._save_best_weights = _weights_stay_in_record
+        tuner._run_and_record(hp, trial)  # steps and attrs go on the trial; raises if pruned
+        record = tuner._records.pop(trial.number)
+        return FitResult(record.best_weights)
