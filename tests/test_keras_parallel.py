@@ -6,8 +6,10 @@ are defined inside the tests, so Ray ships them by value to its worker processes
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -105,7 +107,10 @@ def test_ray_trials_store_every_epoch_and_the_best_weights(local_ray, tmp_path, 
         verbose=0,
     )
     executor = tw.RayExecutor(num_cpus=1, max_concurrent=2)
-    tuner.search(x, y, epochs=2, validation_data=(xv, yv), verbose=0, executor=executor)
+    stop = keras.callbacks.EarlyStopping("val_loss", patience=7)  # copied into each task
+    tuner.search(
+        x, y, epochs=2, validation_data=(xv, yv), verbose=0, callbacks=[stop], executor=executor
+    )
 
     trials = tuner.study.trials
     assert len(trials) == 3
@@ -115,6 +120,8 @@ def test_ray_trials_store_every_epoch_and_the_best_weights(local_ray, tmp_path, 
         assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(t.steps[0].metrics)
         assert t.score == pytest.approx(min(s.metrics["val_loss"] for s in t.steps))
         assert t.attrs["epochs_run"] == [2] and t.attrs["epochs_asked"] == 2
+        assert t.attrs["early_stopping"]["patience"] == 7
+        assert t.attrs["stopped_early"] is False
     assert len({(t.values["units"], t.values["lr"]) for t in trials}) > 1
 
     best = tuner.oracle.get_best_trials(1)[0]
@@ -138,6 +145,22 @@ def test_ray_trials_store_every_epoch_and_the_best_weights(local_ray, tmp_path, 
     assert [len(t.steps) for t in reopened.study.trials] == [2, 2, 2]  # stored, not in memory
 
 
+def test_a_ray_trial_that_logs_no_objective_stops_the_search(local_ray, tmp_path, data):
+    x, y, _, _ = data
+    tuner = tw.RandomSearch(
+        make_build(),
+        objective="val_accuracy",
+        max_trials=2,
+        directory=str(tmp_path),
+        project_name="noval",
+        seed=0,
+        verbose=0,
+    )
+    with pytest.raises(tw.FatalError, match=r"No validation metric was logged"):
+        tuner.search(x, y, epochs=1, verbose=0, executor="ray")  # no validation_data
+    assert tuner.study.trials[0].state is TrialState.FAILED
+
+
 def test_parallel_keras_searches_reject_bad_arguments_clearly(tmp_path, data, monkeypatch):
     x, y, xv, yv = data
     kwargs = {"directory": str(tmp_path), "seed": 0, "verbose": 0}
@@ -155,6 +178,20 @@ def test_parallel_keras_searches_reject_bad_arguments_clearly(tmp_path, data, mo
     )
     with pytest.raises(ValueError, match=r"Hyperband cannot run trials with n_jobs=2"):
         hyperband.search(x, y, n_jobs=2, **fit)
+
+    lock = threading.Lock()
+
+    def build_with_lock(hp):
+        with lock:
+            return make_build()(hp)
+
+    locked = tw.RandomSearch(
+        build_with_lock, objective="val_loss", max_trials=2, project_name="lock", **kwargs
+    )
+    if importlib.util.find_spec("ray") is not None:
+        with pytest.raises(TypeError, match=r"hypermodel cannot be sent .*cannot pickle"):
+            locked.search(x, y, executor="ray", **fit)
+        assert locked.study.trials == []
 
     monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
     with pytest.raises(ImportError, match=r"pip install 'tunewise\[ray\]'.*storage="):

@@ -22,14 +22,14 @@ import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from ...engine import ConsoleReporter
 from ...engine._ray import RayExecutor
 from ...trial import Trial
 from ._recording import TrialRecord
 
 if TYPE_CHECKING:
-    import numpy as np
-
     from ...objective import MultiObjective, Objective
     from ...space import HyperParameters
     from ._tuner import Tuner
@@ -95,8 +95,19 @@ def trial_runner(tuner: Tuner, executor: Any, n_jobs: Any) -> Iterator[tuple[Any
             f"The pruner is not applied with {where}: trials run in other processes, away from "
             "the study's other trials."
         )
+    task = TaskTuner(tuner)
+    problem = task.unpicklable()
+    if problem is not None:
+        name, exc = problem
+        raise TypeError(
+            f"The {name} cannot be sent to other processes ({where}): {type(exc).__name__}: "
+            f"{exc}. Ray ships the hypermodel, search()'s arguments and the tuner's settings "
+            "with cloudpickle; create what cannot be pickled (locks, open files, tf.data "
+            "pipelines, sessions) inside build(hp), pass arrays to search(), or search "
+            "in-process."
+        )
     try:
-        yield RemoteKerasTrials(tuner), executor
+        yield RemoteKerasTrials(tuner, task), executor
     finally:
         if started_ray:
             import ray
@@ -108,8 +119,8 @@ class RemoteKerasTrials:
     """The objective the driver passes to ``study.optimize`` with a Ray executor: tasks run
     :class:`TaskTuner`, and :meth:`finish_in_driver` stores what they send back."""
 
-    def __init__(self, tuner: Tuner) -> None:
-        self._tuner = tuner
+    def __init__(self, tuner: Tuner, task: TaskTuner) -> None:
+        self._tuner, self._task = tuner, task
 
     def __call__(self, hp: HyperParameters, trial: Trial) -> Any:
         raise RuntimeError(
@@ -117,7 +128,7 @@ class RemoteKerasTrials:
         )
 
     def task_part(self) -> TaskTuner:
-        return TaskTuner(self._tuner)
+        return self._task
 
     def finish_in_driver(self, result: Any, trial: Trial) -> None:
         """Write the best epoch's weights the task sent back; the steps are stored already."""
@@ -154,6 +165,34 @@ class TaskTuner:
         self.tuner_class = type(tuner)
         self.state = {k: v for k, v in vars(tuner).items() if k not in _DRIVER_ONLY}
         self.study = _TaskStudy(tuner.study.seed, tuner.study.objective)
+
+    def unpicklable(self) -> tuple[str, Exception] | None:
+        """The first part that cloudpickle cannot serialise (named for the user), or None.
+
+        Arrays are skipped (they always pickle, and copying large data twice is wasteful).
+        """
+        try:
+            from ray import cloudpickle
+        except ImportError:  # the executor says how to install Ray
+            return None
+        fit_args = self.state.get("_fit_args", ())
+        fit_kwargs = self.state.get("_fit_kwargs", {})
+        parts: list[tuple[str, Any]] = [(f"tuner class {self.tuner_class.__name__}", None)]
+        parts += [
+            (f"tuner attribute {k}", v)
+            for k, v in self.state.items()
+            if k not in ("_fit_args", "_fit_kwargs")
+        ]
+        parts += [(f"search() argument {i}", v) for i, v in enumerate(fit_args)]
+        parts += [(f"search({k}=...) argument", v) for k, v in fit_kwargs.items()]
+        for name, value in parts:
+            if isinstance(value, np.ndarray):
+                continue
+            try:
+                cloudpickle.dumps(self.tuner_class if value is None else value)
+            except Exception as exc:  # noqa: BLE001 - any failure: this part cannot travel
+                return name, exc
+        return None
 
     def __call__(self, hp: HyperParameters, trial: Trial) -> FitResult:
         tuner = object.__new__(self.tuner_class)
