@@ -348,3 +348,27 @@ def test_a_finished_schedule_says_so_and_runs_nothing_when_resumed(tmp_path):
     assert len(again.trials) == 22 and again.runs[-1]["stopped_because"] == "already_finished"
     assert any("already ran the whole schedule" in m and "no new trial will run" in m
                for m in messages)
+
+
+def slow_budgeted(hp, trial):
+    import time
+
+    x = hp.Float("x", 0.0, 1.0)
+    for epoch in range(trial.attrs["initial_budget"], trial.attrs["budget"]):
+        time.sleep(0.005)
+        trial.report(epoch, {"loss": curve(x, epoch)})
+
+
+def test_two_worker_processes_share_one_hyperband_schedule(tmp_path):
+    # Each worker sees the other's running trials in their brackets (their job is stored with
+    # them from the start), so the schedule is run once: the plan's trials and epochs exactly.
+    where = {"directory": str(tmp_path), "project_name": "p", "seed": 0, "verbose": 0}
+    study = tw.Study("loss", scheduler=HyperbandScheduler(9, 3), **where)
+    study.optimize(slow_budgeted, max_trials=40, n_jobs=2)
+    again = tw.Study("loss", scheduler=HyperbandScheduler(9, 3), **where)
+    jobs = [job_of(t) for t in again.trials]
+    assert len(jobs) == 22 and sum(j.units for j in jobs) == 69
+    rungs = sorted((j.bracket_index, j.rung) for j in jobs)
+    assert [rungs.count((k, i)) for k, i in sorted(set(rungs))] == [9, 3, 1, 5, 1, 3]
+    assert all(t.state is TrialState.COMPLETED for t in again.trials)
+    assert all(not k.startswith(("tuner/", "tunewise/")) for t in again.trials for k in t.values)

@@ -366,7 +366,7 @@ class Study:
             started = time.time()
             created = self.storage.create_trial(
                 self._study_id,
-                values if job is None else {**values, **job.hp_values()},
+                values if job is None else {**values, **job.stored_values()},
                 retry_of,
                 started,
                 self.worker,

@@ -37,6 +37,9 @@ BRACKET_KEY = "tuner/bracket"
 ROUND_KEY = "tuner/round"
 PARENT_KEY = "tuner/trial_id"
 BUDGET_KEYS = (EPOCHS_KEY, INITIAL_EPOCH_KEY, BRACKET_KEY, ROUND_KEY, PARENT_KEY)
+#: Stored with a RUNNING trial's values only (replaced when it finishes), so that other
+#: workers place it in its Hyperband bracket before its attrs are stored.
+BRACKET_INDEX_KEY = "tunewise/bracket_index"
 
 
 class _Wait:
@@ -90,6 +93,14 @@ class Job:
             "bracket_index": self.bracket_index,
         }
 
+    def stored_values(self) -> dict[str, Any]:
+        """What a RUNNING trial is stored with besides its configuration (other workers read
+        its job from these until its attrs are stored)."""
+        out = self.hp_values()
+        if self.bracket_index is not None:
+            out[BRACKET_INDEX_KEY] = self.bracket_index
+        return out
+
     def hp_values(self) -> dict[str, Any]:
         """Keras Tuner's ``tuner/...`` values for this job (``tuner/trial_id`` only when
         promoted, as in Keras Tuner)."""
@@ -131,12 +142,13 @@ def job_from_values(values: dict[str, Any]) -> Job | None:
         rung=int(values.get(ROUND_KEY) or 0),
         parent=int(parent) if parent is not None else None,
         bracket=values.get(BRACKET_KEY),
+        bracket_index=values.get(BRACKET_INDEX_KEY),
     )
 
 
 def without_budget_keys(values: dict[str, Any]) -> dict[str, Any]:
     """``values`` without Keras Tuner's ``tuner/...`` entries."""
-    return {k: v for k, v in values.items() if k not in BUDGET_KEYS}
+    return {k: v for k, v in values.items() if k not in BUDGET_KEYS and k != BRACKET_INDEX_KEY}
 
 
 def original_number(trial: FrozenTrial) -> int:
