@@ -2,7 +2,8 @@
 
 ``Tuner`` holds no algorithm: it builds models, fits them, records epochs and keeps the best
 weights; the Study (engine) decides configurations and keeps the books. ``RandomSearch``,
-``GridSearch``, ``BayesianOptimization`` and ``Hyperband`` only choose the sampler.
+``GridSearch`` and ``BayesianOptimization`` only choose the sampler; ``Hyperband`` also the
+budget scheduler (each trial's epochs, which trials continue).
 """
 
 from __future__ import annotations
