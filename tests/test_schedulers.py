@@ -372,3 +372,12 @@ def test_two_worker_processes_share_one_hyperband_schedule(tmp_path):
     assert [rungs.count((k, i)) for k, i in sorted(set(rungs))] == [9, 3, 1, 5, 1, 3]
     assert all(t.state is TrialState.COMPLETED for t in again.trials)
     assert all(not k.startswith(("tuner/", "tunewise/")) for t in again.trials for k in t.values)
+
+
+def test_the_doctor_does_not_read_promotions_as_noise():
+    # A promoted trial repeats its parent's configuration at a larger budget: its better score
+    # is progress, not the objective's noise between identical configurations.
+    study = hyperband_study()
+    study.optimize(budgeted_objective(), max_trials=None)
+    codes = [f.code for f in study.diagnose().findings]
+    assert "noisy-objective" not in codes

@@ -197,6 +197,10 @@ def _identical_noise(h: SearchHistory, trials: Sequence[FrozenTrial]) -> dict[st
         d[gone[:, None] | gone[None, :]] = np.inf
         d[gone[:, None] & gone[None, :]] = 0.0
         np.maximum(dist, d, out=dist)
+    # A scheduler's promotion repeats a configuration at a larger budget (epochs): a different
+    # result there is progress, not noise, so only trials of equal budget are compared.
+    budgets = [repr(t.attrs.get("budget")) for t in trials]
+    dist[np.array(budgets)[:, None] != np.array(budgets)[None, :]] = np.inf
     scores = np.array([t.score for t in trials], float)
     diff = np.abs(scores[:, None] - scores[None, :])
     iu = np.triu_indices(len(trials), 1)
