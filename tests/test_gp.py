@@ -377,3 +377,30 @@ def test_collapsed_expected_improvement_falls_back_to_the_confidence_bound():
     assert np.argmax(_Acquisition.scores(tiny + np.array([0.0, -1.0, 1.0]), lcb)) == 1
     healthy = np.array([-2.0, -3.0, -1.0])
     assert np.argmax(_Acquisition.scores(healthy, lcb)) == 2
+
+
+@pytest.mark.parametrize(
+    "kwargs, named",
+    [
+        ({"num_initial_points": 0}, "num_initial_points=0"),
+        ({"alpha": -1e-3}, "alpha=-0.001"),
+        ({"alpha": float("nan")}, "alpha=nan"),
+        ({"beta": -1.0}, "beta=-1.0"),
+        ({"beta": float("inf")}, "beta=inf"),
+    ],
+)
+def test_every_bayesian_entry_point_refuses_the_same_bad_arguments(
+    kwargs: dict, named: str
+) -> None:
+    """The sampler, the Keras tuner and Keras Tuner's oracle name the bad value alike,
+    before any model is built or trial stored."""
+    from tunewise import oracles
+    from tunewise.integrations.keras import BayesianOptimization
+
+    for make in (
+        lambda: GPSampler(**kwargs),
+        lambda: BayesianOptimization(hypermodel=None, objective="val_loss", **kwargs),
+        lambda: oracles.BayesianOptimizationOracle(objective="val_loss", **kwargs),
+    ):
+        with pytest.raises(ValueError, match=named.replace("(", r"\(").replace(".", r"\.")):
+            make()

@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from .samplers import AutoSampler, GridSampler, RandomSampler, Sampler
+from .samplers._gp import check_bayesian_arguments
 from .space import HyperParameters
 
 
@@ -98,12 +99,7 @@ class BayesianOptimizationOracle(Oracle):
         seed: int | None = None,
         **kwargs: Any,
     ) -> None:
-        if num_initial_points is not None and int(num_initial_points) < 1:
-            raise ValueError(f"num_initial_points={num_initial_points!r} must be >= 1 or None.")
-        if not alpha >= 0:
-            raise ValueError(f"alpha={alpha!r} (the observation noise) must be >= 0.")
-        if not beta >= 0:
-            raise ValueError(f"beta={beta!r} (the exploration weight) must be >= 0.")
+        check_bayesian_arguments(num_initial_points, alpha, beta)
         super().__init__(objective, max_trials, seed=seed, **kwargs)
         self.num_initial_points = num_initial_points
         self.alpha = alpha

@@ -98,6 +98,20 @@ MIN_NOISE_VARIANCE = 1e-10
 MIN_INITIAL, MAX_INITIAL = 4, 10
 
 
+def check_bayesian_arguments(num_initial_points: Any, alpha: Any, beta: Any) -> None:
+    """Raise ValueError naming the bad value unless Keras Tuner's Bayesian-optimisation
+    arguments make sense: ``num_initial_points`` None or >= 1, ``alpha`` (the noise floor) and
+    ``beta`` (the exploration weight) finite and >= 0. Shared by the sampler, the Keras
+    ``BayesianOptimization`` tuner and ``oracles.BayesianOptimizationOracle``, so all three
+    refuse the same values before any trial runs."""
+    if num_initial_points is not None and int(num_initial_points) < 1:
+        raise ValueError(f"num_initial_points={num_initial_points!r} must be >= 1 or None.")
+    if not (math.isfinite(alpha) and alpha >= 0):
+        raise ValueError(f"alpha={alpha!r} must be a noise floor >= 0, e.g. 1e-4.")
+    if not (math.isfinite(beta) and beta >= 0):
+        raise ValueError(f"beta={beta!r} must be a finite exploration weight >= 0, e.g. 2.6.")
+
+
 class GPSampler(Sampler):
     """Bayesian optimisation with a Gaussian process and log expected improvement.
 
@@ -131,12 +145,7 @@ class GPSampler(Sampler):
         seed: int | None = None,
         n_candidates: int = N_SOBOL_CANDIDATES,
     ) -> None:
-        if num_initial_points is not None and int(num_initial_points) < 1:
-            raise ValueError(f"num_initial_points={num_initial_points!r} must be >= 1 or None.")
-        if not (math.isfinite(alpha) and alpha >= 0):
-            raise ValueError(f"alpha={alpha!r} must be a noise floor >= 0, e.g. 1e-4.")
-        if not (math.isfinite(beta) and beta >= 0):
-            raise ValueError(f"beta={beta!r} must be a finite exploration weight >= 0.")
+        check_bayesian_arguments(num_initial_points, alpha, beta)
         if int(n_candidates) < 1:
             raise ValueError(f"n_candidates={n_candidates!r} must be >= 1.")
         self.num_initial_points = None if num_initial_points is None else int(num_initial_points)
