@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -99,8 +100,8 @@ class TrialRecord:
 def make_recorder(
     keras: Any,
     record: TrialRecord,
-    trial: "Trial",
-    objective: "Objective | MultiObjective",
+    trial: Trial,
+    objective: Objective | MultiObjective,
     report_live: bool,
 ) -> Any:
     """A Keras callback bound to one execution of one trial."""
@@ -136,7 +137,7 @@ def make_recorder(
     return EpochRecorder()
 
 
-def make_pruning_callback(keras: Any, record: TrialRecord, trial: "Trial") -> Any:
+def make_pruning_callback(keras: Any, record: TrialRecord, trial: Trial) -> Any:
     """A Keras callback that asks the study's pruner after each epoch and stops a pruned fit.
 
     It must run after the recorder (which reports the epoch to the trial). When

@@ -12,16 +12,18 @@ import copy
 import json
 import os
 import shutil
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from ...engine import ConsoleReporter, ResultsSummary, Study
+from ...engine import ConsoleReporter, Study
 from ...errors import FailedTrialError, TrialPruned
 from ...samplers import Sampler
 from ...schedulers import Pruner, Scheduler
 from ...space import HyperParameters, count_configurations
 from ...trial import FrozenTrial, Trial, TrialState, rank_trials
+from .._study_tuner import StudyTunerMixin
 from ._hypermodel import HyperModel, as_hypermodel
 from ._recording import (
     TrialRecord,
@@ -52,7 +54,7 @@ def _keras() -> Any:
 class Oracle:
     """Keras Tuner's ``tuner.oracle`` view of a study (read-only)."""
 
-    def __init__(self, tuner: "Tuner") -> None:
+    def __init__(self, tuner: Tuner) -> None:
         self._tuner = tuner
 
     @property
@@ -75,7 +77,7 @@ class Oracle:
         return rank_trials(self._tuner.study.trials, self._tuner.study.objective)[:num_trials]
 
 
-class Tuner:
+class Tuner(StudyTunerMixin):
     """Base class of the Keras tuners; subclass it and override ``run_trial`` to tune anything.
 
     ``run_trial(self, trial, *args, **kwargs)`` may return a number, a dict of metrics, a Keras
@@ -368,14 +370,6 @@ class Tuner:
         return model
 
     # ------------------------------------------------------------------ best weights
-    @property
-    def project_dir(self) -> str:
-        return os.path.join(self.directory, self.project_name)
-
-    def get_trial_dir(self, trial_id: str | int) -> str:
-        number = int(trial_id)
-        return os.path.join(self.project_dir, self.study.name, f"trial_{number:02d}")
-
     def _weights_path(self, number: int) -> str:
         return os.path.join(self.get_trial_dir(number), "best.weights.npz")
 
@@ -402,18 +396,6 @@ class Tuner:
                     shutil.rmtree(os.path.dirname(path), ignore_errors=True)
 
     # ------------------------------------------------------------------ results
-    def results_summary(self, num_trials: int = 10) -> ResultsSummary:
-        """Print the best trials and return the summary (``.best_objective`` and more)."""
-        return self.study.results_summary(num_trials)
-
-    def get_best_hyperparameters(self, num_trials: int = 1) -> list[HyperParameters]:
-        """Hyperparameters of the best completed trials, best first (never failed ones)."""
-        space = self.study.space
-        return [
-            HyperParameters.for_trial(space, t.values, inherited=False)
-            for t in self.oracle.get_best_trials(num_trials)
-        ]
-
     def get_best_models(self, num_models: int = 1) -> list[Any]:
         """The best trials' models with the weights of their scored (best) epoch."""
         if num_models > self.keep_best_models:
@@ -437,25 +419,3 @@ class Tuner:
                 model.set_weights([data[f"arr_{i}"] for i in range(len(data.files))])
             models.append(model)
         return models
-
-    def trials_dataframe(self, history: bool = False) -> Any:
-        """One row per trial (hyperparameters and final metrics as columns), or with
-        ``history=True`` one row per epoch; see :meth:`tunewise.Study.trials_dataframe`."""
-        return self.study.trials_dataframe(history=history)
-
-    def diagnose(self) -> Any:
-        """The doctor's report: why the best objective is (not) improving, with evidence and fixes."""
-        return self.study.diagnose()
-
-    def reload(self) -> None:
-        """Re-read the study from storage (e.g. after another process added trials)."""
-        self.study = Study(**self._study_kwargs)
-
-    def get_state(self) -> dict[str, Any]:
-        return {"study": self.study.name, "location": self.study.location}
-
-    @property
-    def remaining_trials(self) -> int | None:
-        if self.max_trials is None:
-            return None
-        return max(0, self.max_trials - self.study.n_slots)

@@ -19,13 +19,14 @@ from typing import Any
 
 import numpy as np
 
-from ...engine import ConsoleReporter, ResultsSummary, Study
+from ...engine import ConsoleReporter, Study
 from ...errors import FailedTrialError
 from ...objective import Objective, make_objective
 from ...oracles import as_oracle
 from ...schedulers import Pruner
 from ...space import HyperParameters, count_configurations
 from ...trial import FrozenTrial, Trial, TrialState, rank_trials
+from .._study_tuner import StudyTunerMixin
 from ..keras._hypermodel import HyperModel, as_hypermodel
 from ..keras._tuner import Oracle as OracleView
 from ._cv import cross_validate_trial
@@ -35,7 +36,7 @@ DEFAULT_KEEP_BEST_MODELS = 5
 _IGNORED_KWARGS = ("logger", "tuner_id", "max_model_size", "distribution_strategy")
 
 
-class SklearnTuner:
+class SklearnTuner(StudyTunerMixin):
     """Cross-validated search for scikit-learn models, with Keras Tuner's interface.
 
     Args:
@@ -214,13 +215,6 @@ class SklearnTuner:
         """Hook, as in Keras Tuner."""
 
     # ------------------------------------------------------------------ models on disk
-    @property
-    def project_dir(self) -> str:
-        return os.path.join(self.directory, self.project_name)
-
-    def get_trial_dir(self, trial_id: str | int) -> str:
-        return os.path.join(self.project_dir, self.study.name, f"trial_{int(trial_id):02d}")
-
     def _model_path(self, trial_id: str | int) -> str:
         return os.path.join(self.get_trial_dir(trial_id), "model.pickle")
 
@@ -253,18 +247,6 @@ class SklearnTuner:
                     shutil.rmtree(directory, ignore_errors=True)
 
     # ------------------------------------------------------------------ results
-    def results_summary(self, num_trials: int = 10) -> ResultsSummary:
-        """Print the best trials and return the summary (``.best_objective`` and more)."""
-        return self.study.results_summary(num_trials)
-
-    def get_best_hyperparameters(self, num_trials: int = 1) -> list[HyperParameters]:
-        """Hyperparameters of the best completed trials, best first (never failed ones)."""
-        space = self.study.space
-        return [
-            HyperParameters.for_trial(space, t.values, inherited=False)
-            for t in self.oracle.get_best_trials(num_trials)
-        ]
-
     def get_best_models(self, num_models: int = 1) -> list[Any]:
         """The best trials' models (each fitted on its last training fold, as in Keras Tuner).
 
@@ -278,23 +260,6 @@ class SklearnTuner:
                 "keep_best_models to the tuner."
             )
         return [self.load_model(t) for t in self.oracle.get_best_trials(num_models)]
-
-    def diagnose(self) -> Any:
-        """The doctor's report (the fold-to-fold spread feeds ``noisy-objective``)."""
-        return self.study.diagnose()
-
-    def reload(self) -> None:
-        """Re-read the study from storage (e.g. after another process added trials)."""
-        self.study = Study(**self._study_kwargs)
-
-    def get_state(self) -> dict[str, Any]:
-        return {"study": self.study.name, "location": self.study.location}
-
-    @property
-    def remaining_trials(self) -> int | None:
-        if self.max_trials is None:
-            return None
-        return max(0, self.max_trials - self.study.n_slots)
 
 
 __all__: Sequence[str] = ["SklearnTuner"]

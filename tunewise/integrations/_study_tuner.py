@@ -1,0 +1,70 @@
+"""What every Keras-Tuner-style tuner over a :class:`~tunewise.Study` answers the same way.
+
+A tuner class (the Keras ``Tuner``, ``SklearnTuner``) mixes this in and provides
+``self.study`` (the Study), ``self._study_kwargs`` (how to reopen it), ``self.oracle`` (with
+``get_best_trials``), ``self.directory``, ``self.project_name`` and ``self.max_trials``. Only
+how a trial's model is stored and rebuilt differs between tuners, so that stays in each.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ..engine import ResultsSummary, Study
+from ..space import HyperParameters
+
+
+class StudyTunerMixin:
+    """Results, reloading and paths of a tuner, all read from its Study."""
+
+    study: Study
+    _study_kwargs: dict[str, Any]
+    oracle: Any
+    directory: str
+    project_name: str
+    max_trials: int | None
+
+    # ------------------------------------------------------------------ paths
+    @property
+    def project_dir(self) -> str:
+        return os.path.join(self.directory, self.project_name)
+
+    def get_trial_dir(self, trial_id: str | int) -> str:
+        """``<project_dir>/<study>/trial_NN``: where a trial's model files live."""
+        return os.path.join(self.project_dir, self.study.name, f"trial_{int(trial_id):02d}")
+
+    # ------------------------------------------------------------------ results
+    def results_summary(self, num_trials: int = 10) -> ResultsSummary:
+        """Print the best trials and return the summary (``.best_objective`` and more)."""
+        return self.study.results_summary(num_trials)
+
+    def get_best_hyperparameters(self, num_trials: int = 1) -> list[HyperParameters]:
+        """Hyperparameters of the best completed trials, best first (never failed ones)."""
+        space = self.study.space
+        return [
+            HyperParameters.for_trial(space, t.values, inherited=False)
+            for t in self.oracle.get_best_trials(num_trials)
+        ]
+
+    def trials_dataframe(self, history: bool = False) -> Any:
+        """One row per trial (hyperparameters and final metrics as columns), or with
+        ``history=True`` one row per step; see :meth:`tunewise.Study.trials_dataframe`."""
+        return self.study.trials_dataframe(history=history)
+
+    def diagnose(self) -> Any:
+        """The doctor's report: why the best objective is (not) improving, with evidence and fixes."""
+        return self.study.diagnose()
+
+    def reload(self) -> None:
+        """Re-read the study from storage (e.g. after another process added trials)."""
+        self.study = Study(**self._study_kwargs)
+
+    def get_state(self) -> dict[str, Any]:
+        return {"study": self.study.name, "location": self.study.location}
+
+    @property
+    def remaining_trials(self) -> int | None:
+        if self.max_trials is None:
+            return None
+        return max(0, self.max_trials - self.study.n_slots)
