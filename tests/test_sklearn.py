@@ -375,6 +375,20 @@ def test_sklearn_tuner_has_keras_tuners_interface(tmp_path, wine):
     assert again.get_best_hyperparameters()[0].values == best_hp.values
 
 
+def test_sklearn_tuner_prints_its_search_space_like_keras_tuner(tmp_path, capsys):
+    tuner = kt.SklearnTuner(
+        oracle=kt.oracles.RandomSearchOracle(max_trials=2, seed=0),
+        hypermodel=lambda hp: DecisionTreeClassifier(
+            max_depth=hp.Int("depth", 1, 12), criterion=hp.Choice("criterion", ["gini", "entropy"])),
+        directory=tmp_path, project_name="space", verbose=0,
+    )
+    tuner.search_space_summary()
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:3] == ["Search space summary", "Default search space size: 2",
+                         "Distinct configurations: 24"]
+    assert "depth (Int)" in lines and "criterion (Choice)" in lines
+
+
 def test_sklearn_tuner_prunes_and_checks_its_objective(tmp_path, digits):
     X, y = digits
     tuner = kt.SklearnTuner(

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..engine import ResultsSummary, Study
 from ..space import HyperParameters
+from ..space._configs import count_configurations
 
 
 class StudyTunerMixin:
@@ -33,6 +34,20 @@ class StudyTunerMixin:
     def get_trial_dir(self, trial_id: str | int) -> str:
         """``<project_dir>/<study>/trial_NN``: where a trial's model files live."""
         return os.path.join(self.project_dir, self.study.name, f"trial_{int(trial_id):02d}")
+
+    # ------------------------------------------------------------------ space
+    def search_space_summary(self, extended: bool = False) -> None:
+        """Print every hyperparameter of the space (and the number of configurations when
+        finite), as Keras Tuner does; ``extended`` is accepted for compatibility."""
+        space = self.study.space
+        size = count_configurations(space)
+        print("Search space summary")
+        print(f"Default search space size: {len(space)}")
+        if size is not None:
+            print(f"Distinct configurations: {size}")
+        for hp in space:
+            print(f"{hp.name} ({hp.class_name})")
+            print(hp.get_config())
 
     # ------------------------------------------------------------------ results
     def results_summary(self, num_trials: int = 10) -> ResultsSummary:

@@ -21,7 +21,7 @@ from ...engine import ConsoleReporter, Study
 from ...errors import FailedTrialError, TrialPruned
 from ...samplers import Sampler
 from ...schedulers import Pruner, Scheduler
-from ...space import HyperParameters, count_configurations
+from ...space import HyperParameters
 from ...trial import FrozenTrial, Trial, TrialState, rank_trials
 from .._study_tuner import StudyTunerMixin
 from ._hypermodel import HyperModel, as_hypermodel
@@ -210,17 +210,6 @@ class Tuner(StudyTunerMixin):
         self.hypermodel.declare_hyperparameters(hp)
         self.hypermodel.build(hp)  # the first trial's clear_session frees this model
         self.study._merge_space(hp.space, hp.changes)
-
-    def search_space_summary(self, extended: bool = False) -> None:
-        space = self.study.space
-        size = count_configurations(space)
-        print("Search space summary")
-        print(f"Default search space size: {len(space)}")
-        if size is not None:
-            print(f"Distinct configurations: {size}")
-        for hp in space:
-            print(f"{hp.name} ({hp.class_name})")
-            print(hp.get_config())
 
     # ------------------------------------------------------------------ search
     def search(self, *fit_args: Any, **fit_kwargs: Any) -> None:

@@ -24,7 +24,7 @@ from ...errors import FailedTrialError
 from ...objective import Objective, make_objective
 from ...oracles import as_oracle
 from ...schedulers import Pruner
-from ...space import HyperParameters, count_configurations
+from ...space import HyperParameters
 from ...trial import FrozenTrial, Trial, TrialState, rank_trials
 from .._study_tuner import StudyTunerMixin
 from ..keras._hypermodel import HyperModel, as_hypermodel
@@ -145,17 +145,6 @@ class SklearnTuner(StudyTunerMixin):
         self.hypermodel.declare_hyperparameters(hp)
         self.hypermodel.build(hp)
         self.study._merge_space(hp.space, hp.changes)
-
-    def search_space_summary(self, extended: bool = False) -> None:
-        space = self.study.space
-        size = count_configurations(space)
-        print("Search space summary")
-        print(f"Default search space size: {len(space)}")
-        if size is not None:
-            print(f"Distinct configurations: {size}")
-        for hp in space:
-            print(f"{hp.name} ({hp.class_name})")
-            print(hp.get_config())
 
     # ------------------------------------------------------------------ search
     def search(self, X: Any, y: Any, sample_weight: Any = None, groups: Any = None) -> None:
