@@ -15,7 +15,8 @@ Searches (same seed for every search of a row; the objective is minimised on ``s
 and maximised on ``keras``):
 
 * ``hyperband``: tunewise's Hyperband (random sampler), one iteration.
-* ``bohb``: the same schedule with the TPE sampler (``synthetic`` only, cheap there).
+* ``bohb``: the same schedule with the TPE sampler; ``bohb_gp`` (``keras`` only) with the GP
+  sampler.
 * ``asha``: tunewise's ASHA on the same rungs and brackets (asynchronous Hyperband: each new
   configuration goes to the bracket that has used the fewest epochs), stopped at Hyperband's
   epoch count.
@@ -35,7 +36,7 @@ the epoch ratio, and exits 1 if a claim below fails:
 Run:  nice -n 10 .venv/bin/python benchmarks/multifidelity.py
       .venv/bin/python benchmarks/multifidelity.py --workload synthetic --seeds 10
 Options: --workload (synthetic, keras, both), --seeds N (default 5), --keras-max-epochs
-(default 27), --first-seed (0), --rows hyperband,kt_hyperband,asha,random_full (keras rows), --random-seeds N
+(default 27), --first-seed (0), --rows hyperband,bohb,bohb_gp,kt_hyperband,asha,random_full (keras rows), --random-seeds N
 (seeds of keras ``random_full`` and ``asha``, the
 expensive rows; default: all), --out FILE (JSON).
 """
@@ -165,6 +166,10 @@ def run_keras(search: str, seed: int, data) -> dict:
                       "project_name": "tw", "verbose": 0, "keep_best_models": 1}
         if search == "hyperband":
             tuner = tw.Hyperband(build, max_epochs=max_epochs, factor=factor, **common)
+        elif search in ("bohb", "bohb_gp"):
+            sampler = tw.TPESampler() if search == "bohb" else tw.GPSampler()
+            tuner = tw.Hyperband(build, max_epochs=max_epochs, factor=factor, sampler=sampler,
+                                 **common)
         elif search == "asha":
             tuner = tw.Hyperband(build, max_epochs=max_epochs, factor=factor,
                                  asynchronous=True, **common)
@@ -263,7 +268,8 @@ def main() -> int:
             keras_tuner = None
         data = digits()
         SETTINGS["keras"] = (args.keras_max_epochs, 3)
-        names = ["hyperband"] + (["kt_hyperband"] if keras_tuner else []) + ["asha", "random_full"]
+        names = (["hyperband", "bohb", "bohb_gp"] + (["kt_hyperband"] if keras_tuner else [])
+                 + ["asha", "random_full"])
         if args.rows:
             names = [n for n in names if n in args.rows.split(",")]
         random_seeds = seeds[: args.random_seeds] if args.random_seeds else seeds

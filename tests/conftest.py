@@ -1,4 +1,4 @@
-"""Shared fixtures: the PostgreSQL server of the storage and worker tests.
+"""Shared fixtures: the PostgreSQL server of the storage and worker tests, and a local Ray.
 
 The PostgreSQL tests need a server at ``TUNEWISE_TEST_POSTGRES`` (default
 postgresql://postgres@127.0.0.1:5432/test, trust authentication). Without one they skip and
@@ -47,3 +47,18 @@ def require_postgres() -> str:
 @pytest.fixture
 def postgres_url() -> str:
     return require_postgres()
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    """Ray on this machine only (loopback, no dashboard), for one test module at a time."""
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'tunewise[ray]')")
+    ray.init(
+        num_cpus=2,
+        _node_ip_address="127.0.0.1",
+        include_dashboard=False,
+        log_to_driver=False,
+        configure_logging=False,
+    )
+    yield ray
+    ray.shutdown()

@@ -94,6 +94,23 @@ def test_a_bayesian_search_that_never_left_its_initial_phase(tmp_path):
     assert finding.evidence == {"completed_trials": 4, "num_initial_points": 5}
 
 
+def test_the_initial_phase_check_uses_the_gp_default_design_size(tmp_path):
+    """Without num_initial_points, tunewise's GP starts with max(10, min(20, d + 2)) design
+    points (not Keras Tuner's 3 per hyperparameter): 8 trials of 2 hyperparameters never
+    left that phase, and the doctor says so with the size the sampler really used."""
+
+    class Tuner(tw.BayesianOptimization):
+        def run_trial(self, trial, *args, **kwargs):
+            hp = trial.hyperparameters
+            return hp.Float("x", 0, 1) + hp.Float("y", 0, 1)
+
+    tuner = Tuner(objective="loss", max_trials=8, directory=str(tmp_path), project_name="bo",
+                  verbose=0, seed=0)
+    tuner.search()
+    finding = [f for f in tuner.diagnose().findings if "num_initial_points" in f.evidence][0]
+    assert finding.evidence == {"completed_trials": 8, "num_initial_points": 10}
+
+
 def test_search_space_exhausted_is_found_from_the_run_log():
     study = memory()
     study.optimize(lambda hp: float(hp.Boolean("a")) + float(hp.Boolean("b")), max_trials=10)

@@ -171,6 +171,27 @@ def test_reused_fits_between_refits_do_not_change_suggestions():
     assert a == b
 
 
+def test_memoised_trial_rows_follow_a_changed_space():
+    """The per-trial rows a sampler memoises are keyed by the space's definition: after the
+    range of x changes, a used sampler encodes the same stored trials afresh and suggests
+    exactly what a fresh sampler does (a stale unit row would put x elsewhere)."""
+    rng = np.random.default_rng(4)
+    trials = [
+        FrozenTrial(i, TrialState.COMPLETED, {"x": float(u), "n": int(k)},
+                    score=float((u - 0.6) ** 2 + 0.05 * k))
+        for i, (u, k) in enumerate(zip(rng.random(16), rng.integers(1, 6, 16)))
+    ]
+    wide = [Float("x", 0.0, 1.0), Int("n", 1, 5)]
+    narrow = [Float("x", 0.0, 0.7), Int("n", 1, 5)]
+    used = GPSampler()
+    used.suggest(wide, trials, np.random.default_rng(0))
+    a = used.suggest(narrow, trials, np.random.default_rng(9))
+    b = GPSampler().suggest(narrow, trials, np.random.default_rng(9))
+    assert a == b and 0.0 <= a["x"] <= 0.7
+    assert used.suggest(wide, trials, np.random.default_rng(9)) == GPSampler().suggest(
+        wide, trials, np.random.default_rng(9))
+
+
 # ---------------------------------------------------------------------- finite spaces
 
 
@@ -339,7 +360,9 @@ def test_settings_and_new_value():
     sampler = GPSampler(num_initial_points=7, alpha=1e-3, beta=1.5, seed=9)
     assert sampler.get_config() == {"name": "gp", "num_initial_points": 7, "alpha": 1e-3,
                                     "beta": 1.5, "seed": 9, "n_candidates": 512}
-    assert GPSampler().initial_points(SPACE) == 10 and GPSampler().initial_points(SPACE[:2]) == 4
+    # max(10, min(20, d + 2)) for d varying hyperparameters (Fixed "const" does not count)
+    assert GPSampler().initial_points(SPACE) == 12 and GPSampler().initial_points(SPACE[:2]) == 10
+    assert GPSampler().initial_points([Float(f"x{i}", 0.0, 1.0) for i in range(30)]) == 20
     rng = np.random.default_rng(0)
     for hp in SPACE:
         assert hp.contains(sampler.new_value(hp, rng))

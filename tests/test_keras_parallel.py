@@ -21,20 +21,6 @@ from tunewise.trial import TrialState
 
 
 @pytest.fixture(scope="module")
-def local_ray():
-    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'tunewise[ray]')")
-    ray.init(
-        num_cpus=2,
-        _node_ip_address="127.0.0.1",
-        include_dashboard=False,
-        log_to_driver=False,
-        configure_logging=False,
-    )
-    yield ray
-    ray.shutdown()
-
-
-@pytest.fixture(scope="module")
 def data():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(128, 4)).astype("float32")

@@ -225,20 +225,6 @@ def test_a_silent_workers_trial_is_failed_during_the_search_and_rerun(backend, t
         store.close()
 
 
-@pytest.fixture(scope="module")
-def local_ray():
-    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'tunewise[ray]')")
-    ray.init(
-        num_cpus=2,
-        _node_ip_address="127.0.0.1",
-        include_dashboard=False,
-        log_to_driver=False,
-        configure_logging=False,
-    )
-    yield ray
-    ray.shutdown()
-
-
 def test_the_ray_executor_runs_a_study_end_to_end(local_ray, tmp_path):
     def objective(hp, trial):
         kind = hp.Choice("kind", ["a", "b"])

@@ -7,6 +7,7 @@ import re
 from collections import Counter
 from typing import Any
 
+from ..samplers import GPSampler
 from ..space import Choice, Float, HyperParameter, Int, config_key, count_configurations
 from ..trial import FrozenTrial, TrialState
 from ._model import Check, Finding, SearchHistory
@@ -74,7 +75,7 @@ def check_budget_too_small(h: SearchHistory) -> list[Finding]:
                 "hyperparameters (fix the ones that matter least with hp.Fixed).",
             )
         )
-    initial = _num_initial_points(h) or 3 * d  # Keras Tuner's default: 3 per hyperparameter
+    initial = _num_initial_points(h)
     if h.algorithm == "bayesian" and 0 < n <= initial:
         findings.append(
             Finding(
@@ -110,12 +111,20 @@ def check_budget_too_small(h: SearchHistory) -> list[Finding]:
     return findings
 
 
-def _num_initial_points(h: SearchHistory) -> int | None:
-    for source in (h.settings.get("sampler", {}), h.settings.get("tuner", {})):
-        value = source.get("num_initial_points") if isinstance(source, dict) else None
-        if value:
-            return int(value)
-    return None
+def _num_initial_points(h: SearchHistory) -> int:
+    """The initial design size the search used: the one it was given, else tunewise's GP
+    default for the tuned space (also what AutoSampler's GP uses), else Keras Tuner's
+    default of 3 per hyperparameter."""
+    sampler = h.settings.get("sampler", {})
+    sampler = sampler if isinstance(sampler, dict) else {}
+    gp = sampler.get("gp") if isinstance(sampler.get("gp"), dict) else sampler
+    tuner = h.settings.get("tuner", {})
+    for source in (gp, tuner if isinstance(tuner, dict) else {}):
+        if source.get("num_initial_points"):
+            return int(source["num_initial_points"])
+    if gp.get("name") == "gp":
+        return GPSampler().initial_points(h.tuned_space)
+    return 3 * len(h.tuned_space)
 
 
 # ---------------------------------------------------------------------- run log

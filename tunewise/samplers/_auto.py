@@ -9,7 +9,8 @@ number of trials), so a resumed study makes the same choices.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

@@ -9,7 +9,8 @@ finite space has no untried configuration left. It holds no study and does no I/
 from __future__ import annotations
 
 import abc
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

@@ -152,8 +152,12 @@ class GaussianProcess:
         (the kriging believer): the mean is unchanged, the variance near ``Xp`` shrinks."""
         if len(Xp) == 0:
             return self
-        mean, _ = self.predict(Xp)
+        mean = self.predict_mean(Xp)
         return GaussianProcess(np.vstack([self.X, Xp]), np.concatenate([self.y, mean]), self.params)
+
+    def predict_mean(self, F: np.ndarray) -> np.ndarray:
+        """Posterior mean at feature rows ``F`` (no variance: one product, no solve)."""
+        return _matern_k(_sq_dists(F, self.X, self._inv_ls), self.params.signal) @ self.alpha
 
     def predict(self, F: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean and latent (noise-free) variance at feature rows ``F``."""
