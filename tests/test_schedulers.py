@@ -286,6 +286,47 @@ def test_bohb_the_model_sees_only_the_trials_of_the_top_budget_with_enough_resul
     assert model_budget(trials, 5) == 9 and model_budget(trials, 6) == 3 and model_budget(trials, 99) is None
 
 
+modelled: list[str] = []
+
+
+class ModelGP(tw.GPSampler):
+    def _model_point(self, *args, **kwargs):
+        modelled.append("gp")
+        return super()._model_point(*args, **kwargs)
+
+
+class ModelTPE(tw.TPESampler):
+    def _encode(self, *args, **kwargs):  # only on TPE's model path, after its random start
+        modelled.append("tpe")
+        return super()._encode(*args, **kwargs)
+
+
+@pytest.mark.parametrize("kind", ["gp", "tpe", "auto"])
+def test_bohb_models_from_the_end_of_the_random_phase_not_after_the_samplers_own_start(kind):
+    """The GP's own design (10 points) and TPE's random start (10 trials) are longer than
+    any budget's results here (at most 9): unless they are cut to the scheduler's random
+    phase (1 + 3 results at a budget), the model never picks a configuration."""
+    modelled.clear()
+    if kind == "auto":
+        sampler = tw.AutoSampler()
+        sampler.gp, sampler.tpe = ModelGP(), ModelTPE()
+    else:
+        sampler = ModelGP() if kind == "gp" else ModelTPE()
+    study = tw.Study("loss", storage="memory", seed=0, verbose=0, sampler=sampler,
+                     scheduler=HyperbandScheduler(9, 3))
+    study.optimize(budgeted_objective(), max_trials=None)
+    # 17 new configurations: 4 random, then 13 from the model (as in the test above)
+    assert modelled == ["tpe" if kind == "tpe" else "gp"] * 13
+    # only the views were cut: the samplers the study holds keep their settings
+    gp = sampler.gp if kind == "auto" else sampler
+    if kind != "tpe":
+        assert gp.num_initial_points is None and gp.initial_points(study.space) == 10
+    else:
+        assert sampler.n_startup_trials == 10
+    if kind == "auto":
+        assert sampler.current == "gp"  # the view reported its choice to the study's sampler
+
+
 @pytest.mark.parametrize("sampler", [tw.GPSampler, tw.TPESampler, tw.RandomSampler])
 @pytest.mark.parametrize("scheduler", [lambda: HyperbandScheduler(9, 3), lambda: ASHAScheduler(9, 3)])
 def test_any_sampler_composes_with_any_scheduler(sampler, scheduler):

@@ -20,6 +20,7 @@ from tunewise.storage import (
     SchemaVersionError,
     SQLStorage,
     StorageError,
+    TrialNumberTaken,
     masked_url,
     open_storage,
 )
@@ -161,6 +162,22 @@ def test_create_trial_refuses_beyond_max_trials_but_not_reruns(storage):
     assert storage.create_trial(study.id, {"i": 9}, None, 3.0, "w", max_trials=4).number == 4
     assert storage.create_trial(study.id, {"i": 9}, None, 3.0, "w", max_trials=4) is None
     assert [t.number for t in storage.get_trials(study.id)] == [0, 1, 2, 3, 4]
+
+
+def test_create_trial_with_an_expected_number_is_a_compare_and_swap(storage):
+    """A scheduled plan is made from the trials a worker read; creating its trial with
+    expect_number fails, creating nothing, once another worker has created one since."""
+    study = storage.create_study(_name(), {})
+    assert storage.create_trial(study.id, {"i": 0}, None, 1.0, "a", expect_number=0).number == 0
+    storage.create_trial(study.id, {"i": 1}, None, 1.0, "b")  # another worker: number 1
+    with pytest.raises(TrialNumberTaken, match="number 1 is taken"):
+        storage.create_trial(study.id, {"i": 2}, None, 1.0, "a", max_trials=5, expect_number=1)
+    assert [t.number for t in storage.get_trials(study.id)] == [0, 1]  # nothing created
+    made = storage.create_trial(study.id, {"i": 2}, None, 1.0, "a", max_trials=3, expect_number=2)
+    assert made.number == 2
+    # full: None (as without expect_number), not a conflict
+    assert storage.create_trial(study.id, {"i": 3}, None, 1.0, "a", max_trials=3,
+                                expect_number=3) is None
 
 
 def test_a_stale_trial_is_failed_by_exactly_one_caller(storage):

@@ -23,7 +23,7 @@ from ..objective import MultiObjective, Objective, make_objective
 from ..samplers import RandomSampler, Sampler, tried_keys
 from ..schedulers import BudgetedHyperParameters, Pruner, Scheduler, total_units_trained
 from ..space import HyperParameter, HyperParameters, hyperparameter_from_config, hyperparameter_to_config
-from ..storage import Storage, open_storage
+from ..storage import Storage, TrialNumberTaken, open_storage
 from ..trial import (
     SCORE_RULES,
     FrozenTrial,
@@ -40,6 +40,10 @@ from ._opening import HEARTBEAT_INTERVAL_S, STALE_AFTER_S, open_study, worker_id
 from ._results import ResultsSummary
 
 Result = Any  # float | Mapping[str, float] | None
+
+#: Times one ask() re-plans a scheduled trial because another worker created a trial first;
+#: beyond it the plan is stored as it is (a slot of the schedule may then be filled twice).
+MAX_PLAN_CONFLICTS = 50
 
 
 class Study:
@@ -296,6 +300,10 @@ class Study:
         while self._prefix in self._index:
             self._prefix += 1
 
+    def _next_number_seen(self) -> int:
+        """The number the next trial gets if no other worker creates one first."""
+        return max((t.number for t in self.trials), default=-1) + 1
+
     def _sync(self, force: bool = False) -> None:
         """Before a suggestion: other workers' new trials into the cache, dead ones failed.
 
@@ -343,35 +351,48 @@ class Study:
         Re-runs (of a trial that raised, or whose worker died) come first, with their values.
         """
         with self._lock:
-            self._sync()
-            retry_of: int | None = None
-            rng = self._rng(len(self.trials))
-            job = None  # the scheduler's budget for this trial (see tunewise.schedulers)
-            if self._reruns:
-                retry_of, values = self._reruns.popleft()
-                if self.scheduler is not None:
-                    values, job = _scheduling.rerun_job(self, retry_of, values)
-            elif self.scheduler is not None:
-                plan = _scheduling.next_plan(self, rng)
-                if plan is None:
-                    return None
-                values, job = plan.values, plan.job
-            else:
-                values = self.sampler.suggest(self._tunable_space(), self.trials, rng)
-                note = self.sampler.pop_note()
-                if note:
-                    self.reporter.note(note)
-                if values is None:
-                    return None
-            started = time.time()
-            created = self.storage.create_trial(
-                self._study_id,
-                values if job is None else {**values, **job.stored_values()},
-                retry_of,
-                started,
-                self.worker,
-                self._max_trials,
-            )
+            conflicts = 0
+            while True:
+                self._sync()
+                retry_of: int | None = None
+                rng = self._rng(len(self.trials))
+                job = None  # the scheduler's budget for this trial (see tunewise.schedulers)
+                expect = None
+                if self._reruns:
+                    retry_of, values = self._reruns.popleft()
+                    if self.scheduler is not None:
+                        values, job = _scheduling.rerun_job(self, retry_of, values)
+                elif self.scheduler is not None:
+                    plan = _scheduling.next_plan(self, rng)
+                    if plan is None:
+                        return None
+                    values, job = plan.values, plan.job
+                    # The plan fills one slot of the schedule as these trials left it: it
+                    # stands only if no other worker created a trial in the meantime.
+                    if self.storage.shared and conflicts < MAX_PLAN_CONFLICTS:
+                        expect = self._next_number_seen()
+                else:
+                    values = self.sampler.suggest(self._tunable_space(), self.trials, rng)
+                    note = self.sampler.pop_note()
+                    if note:
+                        self.reporter.note(note)
+                    if values is None:
+                        return None
+                started = time.time()
+                try:
+                    created = self.storage.create_trial(
+                        self._study_id,
+                        values if job is None else {**values, **job.stored_values()},
+                        retry_of,
+                        started,
+                        self.worker,
+                        self._max_trials,
+                        expect_number=expect,
+                    )
+                except TrialNumberTaken:
+                    conflicts += 1
+                    continue  # read the other workers' new trials and plan again
+                break
             if created is None:  # other workers took the last of the study's max_trials
                 self._full = True
                 return None

@@ -9,6 +9,7 @@ number of trials), so a resumed study makes the same choices.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -72,6 +73,7 @@ class AutoSampler(Sampler):
         self.tpe = TPESampler(seed=seed)
         self.current: str | None = None
         self._note: str | None = None
+        self._owner: AutoSampler | None = None
 
     def bind(self, objective: Any) -> None:
         self.gp.bind(objective)
@@ -84,11 +86,20 @@ class AutoSampler(Sampler):
         rng: np.random.Generator,
     ) -> dict[str, Any] | None:
         which, reason = choose(space, len(trials))
-        if which != self.current:
+        owner = self._owner or self  # a warmed-up view reports to the sampler it came from
+        if which != owner.current:
             label = "Gaussian-process" if which == "gp" else "TPE"
-            self._note = f"Sampler: {label} ({reason})."
-            self.current = which
+            owner._note = f"Sampler: {label} ({reason})."
+            owner.current = which
         return (self.gp if which == "gp" else self.tpe).suggest(space, trials, rng)
+
+    def warmed_up(self, n_points: int) -> AutoSampler:
+        """A view whose GP and TPE start after at most ``n_points`` trials (see
+        :meth:`Sampler.warmed_up`); which model it picks is noted on this sampler."""
+        view = copy.copy(self)
+        view.gp, view.tpe = self.gp.warmed_up(n_points), self.tpe.warmed_up(n_points)
+        view._owner = self._owner or self
+        return view
 
     def pop_note(self) -> str | None:
         note, self._note = self._note, None

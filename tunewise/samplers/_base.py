@@ -41,6 +41,14 @@ class Sampler(abc.ABC):
         """The value of a hyperparameter first defined while a trial runs (define-by-run)."""
         return hp.from_unit(rng.random())
 
+    def warmed_up(self, n_points: int) -> Sampler:
+        """This sampler with its own random or space-filling start cut to at most
+        ``n_points`` trials. A scheduler that has already run a random phase (BOHB inside
+        Hyperband: ``len(space) + 3`` results at one budget) hands its model-based sampler
+        only that budget's trials, and asks for this so that the model is used from there
+        on. The default (samplers without such a start) is the sampler itself."""
+        return self
+
     def pop_note(self) -> str | None:
         """A one-line message for the user (e.g. which model was chosen), at most once."""
         return None

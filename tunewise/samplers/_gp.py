@@ -44,6 +44,7 @@ Speed: BLAS runs single-threaded during a suggestion when ``threadpoolctl`` is i
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import math
 import threading
@@ -192,6 +193,15 @@ class GPSampler(Sampler):
 
     def describe(self) -> str:
         return "gp (Gaussian-process Bayesian optimisation, log expected improvement)"
+
+    def warmed_up(self, n_points: int) -> GPSampler:
+        """A view of this sampler whose initial design stops after ``n_points`` trials (see
+        :meth:`Sampler.warmed_up`); it shares the memoised fits."""
+        if self.num_initial_points is not None and self.num_initial_points <= n_points:
+            return self
+        view = copy.copy(self)
+        view.num_initial_points = max(1, int(n_points))
+        return view
 
     def initial_points(self, space: Sequence[HyperParameter]) -> int:
         """Size of the initial design for ``space`` (see the class docstring)."""

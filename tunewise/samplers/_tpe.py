@@ -38,6 +38,7 @@ trial encodings only saves work).
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -334,6 +335,15 @@ class TPESampler(Sampler):
         return max(0, min(k, n))
 
     # ------------------------------------------------------------------ suggest
+    def warmed_up(self, n_points: int) -> TPESampler:
+        """A view of this sampler whose random start stops after ``n_points`` trials (see
+        :meth:`Sampler.warmed_up`)."""
+        if self.n_startup_trials <= n_points:
+            return self
+        view = copy.copy(self)
+        view.n_startup_trials = max(0, int(n_points))
+        return view
+
     def suggest(
         self,
         space: Sequence[HyperParameter],

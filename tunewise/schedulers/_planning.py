@@ -4,7 +4,8 @@
 sampler. A model-based sampler (GP, TPE...) sees only the trials at the highest budget that
 has at least ``len(space) + 3`` completed trials (BOHB's rule), so it models results at
 comparable budgets; while no budget has that many, the configuration is drawn at random (the
-random phase of BOHB). Random and grid samplers see every trial (they only avoid repeats). A
+random phase of BOHB), and from then on the sampler's own initial design is cut to that many
+trials (:meth:`~tunewise.samplers.Sampler.warmed_up`), so the model is what picks. Random and grid samplers see every trial (they only avoid repeats). A
 suggestion that repeats a configuration tried at another budget is replaced by a random one.
 """
 
@@ -60,10 +61,13 @@ def suggest_new(
     random = RandomSampler()
     if isinstance(sampler, (RandomSampler, GridSampler)):
         return sampler.suggest(space, trials, rng)
-    budget = model_budget(trials, len(space) + MODEL_MIN_EXTRA)
+    n_min = len(space) + MODEL_MIN_EXTRA
+    budget = model_budget(trials, n_min)
     if budget is None:
         return random.suggest(space, trials, rng)
-    values = sampler.suggest(space, trials_at_budget(trials, budget), rng)
+    # The random phase above replaces the sampler's own start (its design would otherwise
+    # re-run on every budget's few trials and the model would hardly ever be used).
+    values = sampler.warmed_up(n_min).suggest(space, trials_at_budget(trials, budget), rng)
     names = {hp.name for hp in space}
     if values is None or config_key(
         {k: v for k, v in values.items() if k in names}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from ._base import NewTrial, Storage, StudyRecord
+from ._base import NewTrial, Storage, StudyRecord, TrialNumberTaken
 from ._memory import InMemoryStorage
 from ._schema import MIGRATIONS, SCHEMA_VERSION, SchemaVersionError
 from ._sql import POOL_SIZE_PER_WORKER, SQLStorage, StorageError, masked_url
@@ -59,6 +59,7 @@ __all__ = [
     "Storage",
     "StorageError",
     "StudyRecord",
+    "TrialNumberTaken",
     "masked_url",
     "open_storage",
     "project_db_path",

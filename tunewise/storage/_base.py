@@ -26,6 +26,12 @@ class StudyRecord:
     created_at: float = 0.0
 
 
+class TrialNumberTaken(RuntimeError):
+    """``create_trial(expect_number=n)`` found that the study's next trial number is no
+    longer ``n``: another worker created a trial since the caller last read the study.
+    The caller re-reads the trials and plans again (nothing was created)."""
+
+
 @dataclass(frozen=True)
 class NewTrial:
     """What storage returns for a created trial: its key and its number in the study."""
@@ -65,12 +71,17 @@ class Storage(abc.ABC):
         started_at: float,
         worker: str,
         max_trials: int | None = None,
+        expect_number: int | None = None,
     ) -> NewTrial | None:
         """Create a RUNNING trial with the study's next number, atomically.
 
         A trial with ``retry_of`` None takes one of the study's ``max_trials`` slots: when
         ``max_trials`` is given and the study already has that many, nothing is created and
         None is returned. Re-runs (``retry_of`` set) never count toward ``max_trials``.
+        With ``expect_number``, the trial is created only if it gets exactly that number
+        (compare-and-swap: no other trial was created since the caller's last read); else
+        nothing is created and :class:`TrialNumberTaken` is raised. A scheduler's plan
+        (which bracket slot this trial fills) is only valid on the trials it was made from.
         """
 
     @abc.abstractmethod

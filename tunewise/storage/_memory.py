@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..trial import FrozenTrial, Step, TrialState
-from ._base import NewTrial, Storage, StudyRecord
+from ._base import NewTrial, Storage, StudyRecord, TrialNumberTaken
 
 
 @dataclass
@@ -73,8 +73,13 @@ class InMemoryStorage(Storage):
         started_at: float,
         worker: str,
         max_trials: int | None = None,
+        expect_number: int | None = None,
     ) -> NewTrial | None:
         with self._lock:
+            if expect_number is not None and self._next_number.get(study_id, 0) != expect_number:
+                raise TrialNumberTaken(
+                    f"trial number {expect_number} is taken in study {study_id!r}"
+                )
             slots = self._slots.get(study_id, 0)
             if retry_of is None:
                 if max_trials is not None and slots >= max_trials:

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 
 from ..trial import FrozenTrial, Step, TrialState
-from ._base import NewTrial, Storage, StudyRecord
+from ._base import NewTrial, Storage, StudyRecord, TrialNumberTaken
 from ._schema import (
     ensure_schema,
     steps_table,
@@ -241,6 +241,7 @@ class SQLStorage(Storage):
         started_at: float,
         worker: str,
         max_trials: int | None = None,
+        expect_number: int | None = None,
     ) -> NewTrial | None:
         params = _dumps(values)
         if retry_of is not None:
@@ -250,9 +251,21 @@ class SQLStorage(Storage):
         else:
             reserve = _RESERVE_SLOT_UNDER
             args = {"p_study_id": study_id, "p_max_trials": int(max_trials)}
+        if expect_number is not None:
+            reserve = reserve.where(_s.next_number == sa.bindparam("p_expect"))
+            args["p_expect"] = int(expect_number)
         with self.engine.begin() as conn:
             next_number = conn.execute(reserve, args).scalar()
             if next_number is None:
+                if expect_number is not None:
+                    current = conn.execute(
+                        sa.select(_s.next_number).where(_s.id == study_id)
+                    ).scalar()
+                    if current is not None and int(current) != int(expect_number):
+                        raise TrialNumberTaken(
+                            f"trial number {expect_number} is taken in study {study_id!r} "
+                            f"(next is {current})"
+                        )
                 if retry_of is None and max_trials is not None:
                     return None  # the study is full: max_trials reached
                 raise KeyError(f"No study with id {study_id!r} in {self.location}.")
