@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import optimize, special
-from scipy.linalg import cho_solve, lapack, solve_triangular
+from scipy.linalg import cho_solve, lapack
 
 SQRT5 = math.sqrt(5.0)
 LOG_2PI = math.log(2.0 * math.pi)
@@ -77,11 +77,20 @@ EI_COLLAPSE = 1e-6
 
 
 # ---------------------------------------------------------------------- kernel
-def _sq_dists(a: np.ndarray, b: np.ndarray, inv_ls: np.ndarray) -> np.ndarray:
-    """Squared scaled distances ``sum_j ((a_ij - b_kj) / ls_j)^2``, shape ``(len(a), len(b))``."""
-    sa, sb = a * inv_ls, b * inv_ls
-    r2 = (sa * sa).sum(1)[:, None] + (sb * sb).sum(1)[None, :] - 2.0 * sa @ sb.T
+def _sq_dists(
+    a: np.ndarray, b: np.ndarray, inv_ls: np.ndarray, b_scaled: tuple | None = None
+) -> np.ndarray:
+    """Squared scaled distances ``sum_j ((a_ij - b_kj) / ls_j)^2``, shape ``(len(a), len(b))``.
+    ``b_scaled``: ``(b * inv_ls, its squared row norms)`` when already computed."""
+    sa = a * inv_ls
+    sb, nb = _scaled(b, inv_ls) if b_scaled is None else b_scaled
+    r2 = (sa * sa).sum(1)[:, None] + nb[None, :] - 2.0 * sa @ sb.T
     return np.maximum(r2, 0.0)
+
+
+def _scaled(b: np.ndarray, inv_ls: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    sb = b * inv_ls
+    return sb, (sb * sb).sum(1)
 
 
 def _matern_parts(r2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -142,7 +151,8 @@ class GaussianProcess:
         self.y = np.asarray(y, dtype=float)
         self.params = params
         self._inv_ls = 1.0 / params.lengthscales
-        K = _matern_k(_sq_dists(self.X, self.X, self._inv_ls), params.signal)
+        self._xs = _scaled(self.X, self._inv_ls)  # the data side of every distance below
+        K = _matern_k(_sq_dists(self.X, self.X, self._inv_ls, self._xs), params.signal)
         K[np.diag_indices_from(K)] += params.noise
         self.L = _cholesky(K, params.signal)
         self.alpha = cho_solve((self.L, True), self.y, check_finite=False)
@@ -157,13 +167,13 @@ class GaussianProcess:
 
     def predict_mean(self, F: np.ndarray) -> np.ndarray:
         """Posterior mean at feature rows ``F`` (no variance: one product, no solve)."""
-        return _matern_k(_sq_dists(F, self.X, self._inv_ls), self.params.signal) @ self.alpha
+        return _matern_k(_sq_dists(F, self.X, self._inv_ls, self._xs), self.params.signal) @ self.alpha
 
     def predict(self, F: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean and latent (noise-free) variance at feature rows ``F``."""
-        Ks = _matern_k(_sq_dists(F, self.X, self._inv_ls), self.params.signal)
+        Ks = _matern_k(_sq_dists(F, self.X, self._inv_ls, self._xs), self.params.signal)
         mean = Ks @ self.alpha
-        V = solve_triangular(self.L, Ks.T, lower=True, check_finite=False)
+        V, _ = lapack.dtrtrs(self.L, Ks.T, lower=1)  # solve_triangular's LAPACK call, direct
         var = self.params.signal - (V * V).sum(0)
         return mean, np.maximum(var, VAR_FLOOR * self.params.signal)
 
@@ -176,8 +186,8 @@ class GaussianProcess:
         ``dk_ij/dF_ic = -g_ij (F_ic - X_jc) / ls_c^2``; sums over ``j`` become matrix products.
         """
         signal, inv_ls2 = self.params.signal, self._inv_ls**2
-        Ks, G = _matern(_sq_dists(F, self.X, self._inv_ls), signal)
-        V = cho_solve((self.L, True), Ks.T, check_finite=False).T  # K^-1 k, one row each
+        Ks, G = _matern(_sq_dists(F, self.X, self._inv_ls, self._xs), signal)
+        V = lapack.dpotrs(self.L, Ks.T, lower=1)[0].T  # cho_solve's LAPACK call: K^-1 k per row
         mean = Ks @ self.alpha
         var = signal - (Ks * V).sum(1)
         Ga, GV = G * self.alpha, G * V
@@ -346,8 +356,10 @@ def log_h(z: np.ndarray) -> np.ndarray:
     ``-100 <= z <= -1``; by its asymptotic series ``-z^2/2 - log(2 pi)/2 - 2 log|z| + ...``
     beyond, where the direct form cancels catastrophically."""
     z = np.asarray(z, dtype=float)
-    out = np.empty_like(z)
     hi = z > -1.0
+    if hi.all():  # the common case in refinement: the direct form only, no masking
+        return np.log(np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi) + z * special.ndtr(z))
+    out = np.empty_like(z)
     zh = z[hi]
     out[hi] = np.log(np.exp(-0.5 * zh * zh) / math.sqrt(2.0 * math.pi) + zh * special.ndtr(zh))
     mid = ~hi & (z >= -LOGEI_ASYMPTOTIC)
@@ -362,12 +374,15 @@ def log_h(z: np.ndarray) -> np.ndarray:
     return out
 
 
-def dlog_h(z: np.ndarray) -> np.ndarray:
+def dlog_h(z: np.ndarray, log_h_z: np.ndarray | None = None) -> np.ndarray:
     """Derivative of :func:`log_h`: ``Phi(z) / h(z)``, in log space; beyond
     :data:`LOGEI_ASYMPTOTIC` the derivative of the asymptotic series (the difference of two
-    huge logs would lose every digit there)."""
+    huge logs would lose every digit there). ``log_h_z``: ``log_h(z)`` when already known."""
     z = np.asarray(z, dtype=float)
     near = z >= -LOGEI_ASYMPTOTIC
+    if near.all():
+        lh = log_h(z) if log_h_z is None else log_h_z
+        return np.exp(special.log_ndtr(z) - lh)
     out = np.empty_like(z)
     out[near] = np.exp(special.log_ndtr(z[near]) - log_h(z[near]))
     t = -z[~near]
@@ -434,6 +449,7 @@ class Acquisition:
         mean, var, dmean, dvar = self.gp.predict_with_grad(F)
         sd = np.sqrt(var)
         z = (self.best - mean) / sd
+        lh = log_h(z)
         dlogsd = dvar / (2.0 * var[:, None])
-        grad = dlogsd + dlog_h(z)[:, None] * (-dmean / sd[:, None] - z[:, None] * dlogsd)
-        return -float(np.sum(np.log(sd) + log_h(z))), -grad[rows, cols]
+        grad = dlogsd + dlog_h(z, lh)[:, None] * (-dmean / sd[:, None] - z[:, None] * dlogsd)
+        return -float(np.sum(np.log(sd) + lh)), -grad[rows, cols]
