@@ -74,7 +74,13 @@ def test_keras_tuner_style_hyperband_runs_the_schedule(tmp_path, classification,
     assert summary.epochs_trained == 11
     assert all(not k.startswith("tuner/") for t in trials for k in t.values)
     best_hp = tuner.get_best_hyperparameters(1)[0]
-    assert set(best_hp.values) == {"units", "learning_rate"}
+    # as Keras Tuner's: the tuned values plus the budget that reached the best score
+    best_trial = tuner.oracle.get_best_trials(1)[0]
+    assert set(best_hp.values) - {"tuner/trial_id"} == {
+        "units", "learning_rate", "tuner/epochs", "tuner/initial_epoch", "tuner/bracket",
+        "tuner/round"}
+    assert best_hp.get("tuner/epochs") == job_of(best_trial).budget
+    assert best_hp["units"] == best_trial.values["units"]
     (model,) = tuner.get_best_models(1)
     accuracy = model.evaluate(xv, yv, verbose=0)[1]
     assert accuracy == pytest.approx(summary.best_objective, abs=1e-6)

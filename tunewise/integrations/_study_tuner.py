@@ -12,6 +12,7 @@ import os
 from typing import Any
 
 from ..engine import ResultsSummary, Study
+from ..schedulers import BudgetedHyperParameters, job_of
 from ..space import HyperParameters
 from ..space._configs import count_configurations
 
@@ -55,12 +56,19 @@ class StudyTunerMixin:
         return self.study.results_summary(num_trials)
 
     def get_best_hyperparameters(self, num_trials: int = 1) -> list[HyperParameters]:
-        """Hyperparameters of the best completed trials, best first (never failed ones)."""
+        """Hyperparameters of the best completed trials, best first (never failed ones).
+
+        A trial a scheduler ran (Hyperband) also shows its ``tuner/epochs``,
+        ``tuner/initial_epoch``, ``tuner/bracket`` and ``tuner/round`` (and ``tuner/trial_id``
+        when promoted), as Keras Tuner's do: ``best.get("tuner/epochs")`` is the budget that
+        reached the best score."""
         space = self.study.space
-        return [
-            HyperParameters.for_trial(space, t.values, inherited=False)
-            for t in self.oracle.get_best_trials(num_trials)
-        ]
+        best = []
+        for t in self.oracle.get_best_trials(num_trials):
+            hps = HyperParameters.for_trial(space, t.values, inherited=False)
+            job = job_of(t)
+            best.append(hps if job is None else BudgetedHyperParameters.wrap(hps, job))
+        return best
 
     def trials_dataframe(self, history: bool = False) -> Any:
         """One row per trial (hyperparameters and final metrics as columns), or with
