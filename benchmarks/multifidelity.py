@@ -14,9 +14,11 @@ Two workloads, each over several seeds:
 Searches (same seed for every search of a row; the objective is minimised on ``synthetic``
 and maximised on ``keras``):
 
-* ``hyperband``: tunewise's Hyperband (random sampler), one iteration.
-* ``bohb``: the same schedule with the TPE sampler; ``bohb_gp`` (``keras`` only) with the GP
-  sampler.
+* ``hyperband``: tunewise's Hyperband as the Keras ``Hyperband`` tuner runs it by default: one
+  iteration, new configurations at random until a budget has d + 3 results, then from a GP
+  model of the highest such budget (BOHB-style, ``AutoSampler``).
+* ``hyperband_random``: the same schedule with every configuration drawn at random (as Keras
+  Tuner's); ``bohb``: the same with the TPE sampler.
 * ``asha``: tunewise's ASHA on the same rungs and brackets (asynchronous Hyperband: each new
   configuration goes to the bracket that has used the fewest epochs), stopped at Hyperband's
   epoch count.
@@ -36,7 +38,7 @@ the epoch ratio, and exits 1 if a claim below fails:
 Run:  nice -n 10 .venv/bin/python benchmarks/multifidelity.py
       .venv/bin/python benchmarks/multifidelity.py --workload synthetic --seeds 10
 Options: --workload (synthetic, keras, both), --seeds N (default 5), --keras-max-epochs
-(default 27), --first-seed (0), --rows hyperband,bohb,bohb_gp,kt_hyperband,asha,random_full (keras rows), --random-seeds N
+(default 27), --first-seed (0), --rows hyperband,hyperband_random,bohb,kt_hyperband,asha,random_full (keras rows), --random-seeds N
 (seeds of keras ``random_full`` and ``asha``, the
 expensive rows; default: all), --out FILE (JSON).
 """
@@ -84,11 +86,19 @@ def synthetic_objective(seed: int):
     return objective
 
 
+def _sampler(search: str):
+    """``hyperband``: the Keras ``Hyperband`` tuner's default (an AutoSampler: BOHB with a GP);
+    ``bohb``: the same with TPE; everything else draws configurations at random."""
+    if search == "hyperband":
+        return tw.AutoSampler()
+    return tw.TPESampler() if search == "bohb" else tw.RandomSampler()
+
+
 def run_synthetic(search: str, seed: int) -> dict:
     max_epochs, factor = SETTINGS["synthetic"]
     hb = HyperbandScheduler(max_epochs, factor)
-    sampler = tw.TPESampler() if search == "bohb" else tw.RandomSampler()
-    if search in ("hyperband", "bohb"):
+    sampler = _sampler(search)
+    if search in ("hyperband", "hyperband_random", "bohb"):
         scheduler = hb
     elif search in ("asha", "asha_plain"):
         scheduler = ASHAScheduler(max_epochs, factor, max_total_budget=hb.units_per_iteration,
@@ -164,12 +174,9 @@ def run_keras(search: str, seed: int, data) -> dict:
                     "configs": configs}
         common = {"objective": "val_accuracy", "seed": seed, "directory": directory,
                       "project_name": "tw", "verbose": 0, "keep_best_models": 1}
-        if search == "hyperband":
-            tuner = tw.Hyperband(build, max_epochs=max_epochs, factor=factor, **common)
-        elif search in ("bohb", "bohb_gp"):
-            sampler = tw.TPESampler() if search == "bohb" else tw.GPSampler()
-            tuner = tw.Hyperband(build, max_epochs=max_epochs, factor=factor, sampler=sampler,
-                                 **common)
+        if search in ("hyperband", "hyperband_random", "bohb"):
+            tuner = tw.Hyperband(build, max_epochs=max_epochs, factor=factor,
+                                 sampler=_sampler(search), **common)
         elif search == "asha":
             tuner = tw.Hyperband(build, max_epochs=max_epochs, factor=factor,
                                  asynchronous=True, **common)
@@ -257,7 +264,8 @@ def main() -> int:
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     if args.workload in ("synthetic", "both"):
         results = {name: [run_synthetic(name, s) for s in seeds]
-                   for name in ("hyperband", "bohb", "asha", "asha_plain", "random_full")}
+                   for name in ("hyperband", "hyperband_random", "bohb", "asha", "asha_plain",
+                                "random_full")}
         everything["synthetic"] = results
         failed += report("synthetic", results)
     if args.workload in ("keras", "both"):
@@ -268,8 +276,8 @@ def main() -> int:
             keras_tuner = None
         data = digits()
         SETTINGS["keras"] = (args.keras_max_epochs, 3)
-        names = (["hyperband", "bohb", "bohb_gp"] + (["kt_hyperband"] if keras_tuner else [])
-                 + ["asha", "random_full"])
+        names = (["hyperband", "hyperband_random", "bohb"]
+                 + (["kt_hyperband"] if keras_tuner else []) + ["asha", "random_full"])
         if args.rows:
             names = [n for n in names if n in args.rows.split(",")]
         random_seeds = seeds[: args.random_seeds] if args.random_seeds else seeds

@@ -72,6 +72,8 @@ def test_keras_tuner_style_hyperband_runs_the_schedule(tmp_path, classification,
     assert [s.step for s in trials[3].steps] == [1, 2]
     summary = tuner.results_summary()
     assert summary.epochs_trained == 11
+    # new configurations: random until a budget has d + 3 results, then a model (BOHB-style)
+    assert tuner.study.settings["sampler"]["name"] == "auto"
     assert all(not k.startswith("tuner/") for t in trials for k in t.values)
     best_hp = tuner.get_best_hyperparameters(1)[0]
     # as Keras Tuner's: the tuned values plus the budget that reached the best score
