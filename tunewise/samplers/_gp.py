@@ -38,7 +38,8 @@ Direction: the study calls :meth:`GPSampler.bind` with its objective (``objectiv
 minimises ``trial.score``. ``bind`` is the only state the sampler takes from outside.
 
 Speed: BLAS runs single-threaded during a suggestion when ``threadpoolctl`` is installed
-(optional). Suggestions take ~15-35 ms at 50-200 trials on 6 continuous dimensions.
+(optional). Suggestions take ~6-8 ms at 50-200 trials on 6 continuous dimensions when the
+kernel fit is reused, ~12-27 ms when it is refitted (benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ MIN_NOISE_VARIANCE = 1e-10
 #: Default size of the initial design: max(10, min(20, d + 2)) for d varying hyperparameters.
 #: Ten even in 2-4 dimensions: with 4-6 points the model latched onto the first good plateau
 #: it saw (a random forest's CV accuracy: 10 of 10 seeds stuck at 0.972, where ten points
-#: reached 0.980 on average) and Ackley-5 / Styblinski-Tang-4 were trapped in local basins
+#: reached 0.979 on average) and Ackley-5 / Styblinski-Tang-4 were trapped in local basins
 #: more often, while Branin and Hartmann-3 still reach their optimum well inside 50 trials.
 MIN_INITIAL, MAX_INITIAL = 10, 20
 
