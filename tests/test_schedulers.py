@@ -415,6 +415,19 @@ def test_two_worker_processes_share_one_hyperband_schedule(tmp_path):
     assert all(not k.startswith(("tuner/", "tunewise/")) for t in again.trials for k in t.values)
 
 
+def test_two_worker_processes_keep_asha_within_its_total_budget(tmp_path):
+    # The workers share one budget: every job handed out counts as soon as it is stored, so
+    # together they stop as one worker does, past the limit by less than one top-rung job.
+    where = {"directory": str(tmp_path), "project_name": "p", "seed": 0, "verbose": 0}
+    asha = lambda: ASHAScheduler(9, 3, max_total_budget=40, brackets=3)  # noqa: E731
+    study = tw.Study("loss", scheduler=asha(), **where)
+    study.optimize(slow_budgeted, max_trials=None, n_jobs=2)
+    again = tw.Study("loss", scheduler=asha(), **where)
+    spent = sum(job_of(t).units for t in again.trials)
+    assert 40 <= spent < 40 + 9
+    assert all(t.state is TrialState.COMPLETED for t in again.trials)
+
+
 def test_the_doctor_does_not_read_promotions_as_noise():
     # A promoted trial repeats its parent's configuration at a larger budget: its better score
     # is progress, not the objective's noise between identical configurations.
