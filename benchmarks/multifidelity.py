@@ -21,7 +21,7 @@ and maximised on ``keras``):
   Tuner's); ``bohb``: the same with the TPE sampler.
 * ``asha``: tunewise's ASHA on the same rungs and brackets (asynchronous Hyperband: each new
   configuration goes to the bracket that has used the fewest epochs), stopped at Hyperband's
-  epoch count.
+  epoch count; random configurations.
 * ``asha_plain`` (``synthetic`` only): the paper's ASHA (one bracket: every configuration
   starts at 1 epoch), same epoch count: shown because the crossing curves mislead it.
 * ``random_full``: as many configurations as Hyperband samples, each trained ``max_epochs``.
@@ -179,7 +179,7 @@ def run_keras(search: str, seed: int, data) -> dict:
                                  sampler=_sampler(search), **common)
         elif search == "asha":
             tuner = tw.Hyperband(build, max_epochs=max_epochs, factor=factor,
-                                 asynchronous=True, **common)
+                                 asynchronous=True, sampler=_sampler(search), **common)
         else:
             tuner = tw.RandomSearch(build, max_trials=hb.configurations_per_iteration, **common)
         tuner.search(x, y, epochs=max_epochs, **fit)
