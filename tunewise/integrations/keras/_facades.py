@@ -119,9 +119,10 @@ class Hyperband(RandomSearch):
     hyperparameters), then picked by a model of the results at the highest such budget
     (BOHB-style; an :class:`~tunewise.samplers.AutoSampler`: a Gaussian process, or TPE for
     large or tree-shaped searches). Keras Tuner picks every configuration at random; on the
-    digits MLP of ``benchmarks/multifidelity.py`` (max_epochs 9, 10 seeds) the model-based
+    digits MLP of ``benchmarks/multifidelity.py`` (max_epochs 9, seeds 0-9) the model-based
     default found 3558 of 3600 correct validation predictions against 3540 at random and
-    3542-3556 for Keras Tuner's Hyperband. ``sampler=tunewise.RandomSampler()`` restores
+    3542-3556 for Keras Tuner's Hyperband (seeds 0-19: 0.9887 against Keras Tuner's 0.9865
+    mean best validation accuracy). ``sampler=tunewise.RandomSampler()`` restores
     random draws; any other sampler may be passed.
     ``asynchronous=True`` runs ASHA instead (asynchronous successive halving over the same
     budgets and brackets, for parallel workers: nobody waits for a rung to fill; each new
