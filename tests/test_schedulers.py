@@ -428,6 +428,38 @@ def test_two_worker_processes_keep_asha_within_its_total_budget(tmp_path):
     assert all(t.state is TrialState.COMPLETED for t in again.trials)
 
 
+def three_hyperparameters(hp, trial):
+    x, y, z = hp.Float("x", 0.0, 1.0), hp.Float("y", 0.0, 1.0), hp.Int("z", 1, 9)
+    for epoch in range(trial.attrs["initial_budget"], trial.attrs["budget"]):
+        trial.report(epoch, {"loss": curve(x, epoch) + (y - 0.5) ** 2 + 0.01 * z})
+
+
+def model_findings(study):
+    return [f for f in study.diagnose().findings if "model_min_results" in f.evidence]
+
+
+def test_the_doctor_says_when_bohb_never_had_enough_results_for_its_model():
+    # 3 hyperparameters: the model waits for 6 results at one budget. Hyperband(3, 3) has 3
+    # configurations at 1 epoch and 2 at 3 (plus the promoted one): all drawn at random.
+    study = tw.Study("loss", sampler=tw.TPESampler(), scheduler=HyperbandScheduler(3, 3),
+                     storage="memory", seed=0, verbose=0)
+    study.optimize(three_hyperparameters, max_trials=None)
+    (finding,) = model_findings(study)
+    assert finding.severity == "warning" and finding.code == "budget-too-small"
+    assert finding.evidence["model_min_results"] == 6
+    assert finding.evidence["results_per_budget"] == {1: 3, 3: 3}
+    assert "hyperband_iterations=2" in finding.fix
+    # Hyperband(9, 3) on one hyperparameter: 9 results at 1 epoch, the model picks from there
+    healthy = hyperband_study(sampler=tw.TPESampler())
+    healthy.optimize(budgeted_objective(), max_trials=None)
+    assert model_findings(healthy) == []
+    # a random sampler never waits for a model: nothing to say
+    plain = tw.Study("loss", scheduler=HyperbandScheduler(3, 3), storage="memory", seed=0,
+                     verbose=0)
+    plain.optimize(three_hyperparameters, max_trials=None)
+    assert model_findings(plain) == []
+
+
 def test_the_doctor_does_not_read_promotions_as_noise():
     # A promoted trial repeats its parent's configuration at a larger budget: its better score
     # is progress, not the objective's noise between identical configurations.

@@ -8,6 +8,8 @@ from collections import Counter
 from typing import Any
 
 from ..samplers import GPSampler
+from ..schedulers import job_of
+from ..schedulers._planning import MODEL_MIN_EXTRA, model_budget
 from ..space import Choice, Float, HyperParameter, Int, config_key, count_configurations
 from ..trial import FrozenTrial, TrialState
 from ._model import Check, Finding, SearchHistory
@@ -46,6 +48,9 @@ MIN_TRIALS_FOR_EDGE = 8
 #: A linear range spanning this many orders of magnitude puts nearly every sample in the top
 #: decade (90% of them for 3 orders), so the small values are never tried.
 SCALE_ORDERS = 3.0
+
+#: Samplers that model the results (and so wait for enough of them at one budget).
+MODEL_SAMPLERS = ("gp", "tpe", "auto")
 
 #: The best has "stalled" after this many completed trials without improvement, and at least
 #: this share of all completed trials.
@@ -88,6 +93,7 @@ def check_budget_too_small(h: SearchHistory) -> list[Finding]:
                 "lower num_initial_points.",
             )
         )
+    findings += _model_never_used_by_scheduler(h)
     last = h.runs[-1] if h.runs else {}
     curve = h.best_so_far()
     if last.get("stopped_because") in ("max_trials", "timeout") and len(curve) >= 8:
@@ -109,6 +115,38 @@ def check_budget_too_small(h: SearchHistory) -> list[Finding]:
                 )
             )
     return findings
+
+
+def _model_never_used_by_scheduler(h: SearchHistory) -> list[Finding]:
+    """Hyperband/ASHA with a model-based sampler (BOHB) whose random phase never ended: no
+    budget reached the ``d + 3`` completed trials the model waits for."""
+    scheduler, sampler = h.settings.get("scheduler"), h.settings.get("sampler")
+    if not (isinstance(scheduler, dict) and isinstance(sampler, dict)):
+        return []
+    if sampler.get("name") not in MODEL_SAMPLERS or not h.completed or not h.runs:
+        return []
+    n_min = len(h.space) + MODEL_MIN_EXTRA
+    if model_budget(h.trials, n_min) is not None:
+        return []
+    counts = Counter(job.budget for t in h.completed if (job := job_of(t)) is not None)
+    if not counts:
+        return []
+    budget, most = max(counts.items(), key=lambda kv: (kv[1], kv[0]))
+    return [
+        Finding(
+            "budget-too-small",
+            "warning",
+            f"The {sampler['name']} model never picked a configuration: {scheduler.get('name')} "
+            f"gives it the results at one budget once there are {n_min} of them "
+            f"({len(h.space)} hyperparameters + {MODEL_MIN_EXTRA}), and the most at any "
+            f"budget were {most} (at {budget}). Every configuration was drawn at random.",
+            {"model_min_results": n_min, "most_results_at_one_budget": most,
+             "at_budget": budget, "results_per_budget": dict(sorted(counts.items()))},
+            "Run more of the schedule (hyperband_iterations=2 or more, or max_trials=None), or "
+            "a larger max_epochs or smaller factor so that the first rung holds more "
+            "configurations; or tune fewer hyperparameters.",
+        )
+    ]
 
 
 def _num_initial_points(h: SearchHistory) -> int:
