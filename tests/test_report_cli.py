@@ -213,6 +213,30 @@ def test_dashboard_endpoints_serve_json_and_plots_read_only(project):
         server.stop()
 
 
+def test_dashboard_redraws_only_the_plots_a_new_step_changes(tmp_path):
+    """A running trial's new step changes the learning curves only: the plots drawn from
+    finished trials (history, importance with its random forests, parallel, slices) come from
+    the cache until a trial finishes."""
+    pytest.importorskip("matplotlib")
+    from tunewise.report import DashboardData
+    from tunewise.storage import SQLStorage
+
+    study = make_project(tmp_path, name="live")
+    data = DashboardData([SQLStorage(f"sqlite:///{tmp_path / 'live' / 'tunewise.db'}")])
+    (key,) = [s["key"] for s in data.studies()]
+    kinds = ("history", "curves", "importance", "parallel", "slices")
+    before = {kind: data.plot_png(key, kind) for kind in kinds}
+    trial = study.ask()
+    trial.hyperparameters.Float("learning_rate", 1e-4, 1e-1, sampling="log")
+    trial.report(0, {"val_loss": 0.5, "loss": 0.45})
+    during = {kind: data.plot_png(key, kind) for kind in kinds}
+    assert during["curves"] is not before["curves"]  # redrawn with the new step
+    assert all(during[k] is before[k] for k in kinds if k != "curves")  # cached
+    study.tell(trial, 0.5)
+    after = {kind: data.plot_png(key, kind) for kind in kinds}
+    assert all(after[k] is not during[k] for k in kinds)  # a finished trial changes them all
+
+
 def test_report_without_matplotlib_exits_3_and_says_what_to_install(project, tmp_path, capsys,
                                                                       monkeypatch):
     root, _ = project

@@ -40,6 +40,23 @@ def _version(history: SearchHistory) -> str:
     return f"{len(history.trials)}.{finished}.{steps}.{last:.3f}"
 
 
+#: Plots drawn from finished trials only (their scores and values): a running trial's new
+#: step does not change them, so they are redrawn only when a trial finishes. The learning
+#: curves show every step and follow :func:`_version`.
+FINISHED_ONLY_PLOTS = frozenset({"history", "importance", "parallel", "slices"})
+
+
+def _finished_version(history: SearchHistory) -> str:
+    """Changes whenever a trial finishes (or a finished one is changed)."""
+    done = [t for t in history.trials if t.state.is_finished]
+    last = max((t.finished_at or 0.0 for t in done), default=0.0)
+    return f"{len(done)}.{last:.3f}"
+
+
+def _plot_version(history: SearchHistory, kind: str) -> str:
+    return _finished_version(history) if kind in FINISHED_ONLY_PLOTS else _version(history)
+
+
 class DashboardData:
     """What the endpoints serve, read afresh from the storages on every request."""
 
@@ -100,7 +117,7 @@ class DashboardData:
         history = self._history(key)
         if history is None:
             return None
-        version = _version(history)
+        version = _plot_version(history, kind)
         with self._lock:
             cached = self._pngs.get((key, kind))
             if cached is not None and cached[0] == version:
