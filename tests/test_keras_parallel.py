@@ -131,6 +131,31 @@ def test_ray_trials_store_every_epoch_and_the_best_weights(local_ray, tmp_path, 
     assert [len(t.steps) for t in reopened.study.trials] == [2, 2, 2]  # stored, not in memory
 
 
+def test_a_pruner_stops_keras_fits_in_ray_tasks(local_ray, tmp_path, data):
+    """The pruning callback works in a task: it asks the executor's pruning actor, which
+    holds the study's finished trials. This pruner stops any fit at its second epoch once
+    another trial has finished, so with one task at a time trial 0 runs its 3 epochs and
+    the others are stored PRUNED after 2."""
+    from tunewise.schedulers import Pruner
+    from tunewise.schedulers._pruners import EVIDENCE_STATES
+
+    class PruneOnceOneFinished(Pruner):  # defined here: Ray ships it by value
+        name = "once-one-finished"
+
+        def should_prune(self, trial_steps, step, others):
+            return step >= 1 and any(t.state in EVIDENCE_STATES for t in others)
+
+    x, y, xv, yv = data
+    tuner = tw.RandomSearch(make_build(), objective="val_loss", max_trials=3,
+                            directory=str(tmp_path), project_name="prune", seed=0, verbose=0,
+                            pruner=PruneOnceOneFinished())
+    tuner.search(x, y, epochs=3, validation_data=(xv, yv), verbose=0,
+                 executor=tw.RayExecutor(num_cpus=1, max_concurrent=1))
+    trials = sorted(tuner.study.trials, key=lambda t: t.number)
+    assert [(t.state, len(t.steps)) for t in trials] == [
+        (TrialState.COMPLETED, 3), (TrialState.PRUNED, 2), (TrialState.PRUNED, 2)]
+
+
 def test_a_ray_trial_that_logs_no_objective_stops_the_search(local_ray, tmp_path, data):
     x, y, _, _ = data
     tuner = tw.RandomSearch(

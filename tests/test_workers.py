@@ -264,6 +264,45 @@ def test_the_ray_executor_runs_a_study_end_to_end(local_ray, tmp_path):
         study.optimize(objective, max_trials=7, executor="nope")
 
 
+def test_ray_tasks_are_pruned_against_the_studys_finished_trials(local_ray, tmp_path):
+    """A pruner in a Ray search judges each task's trial against the study's finished trials
+    (kept by an actor the driver feeds). One task at a time, every trial's fate is exactly
+    the pruner's verdict on its curve given the trials finished before it."""
+    from tunewise.schedulers import MedianPruner
+    from tunewise.schedulers._pruners import verdict
+    from tunewise.trial import Step
+
+    def curves_with_pruning(hp, trial):  # defined here: Ray ships it by value
+        x = hp.Float("x", 0.0, 1.0)
+        for step in range(8):
+            trial.report(step, {"loss": x + 1.0 / (step + 1)})
+            if trial.should_prune():
+                raise tw.TrialPruned()
+        trial.set_attr("pid", os.getpid())
+
+    study = tw.Study("loss", directory=str(tmp_path), project_name="ray", seed=4, verbose=0,
+                     pruner=MedianPruner(n_startup_trials=3, n_warmup_steps=1))
+    study.optimize(curves_with_pruning, max_trials=14,
+                   executor=tw.engine.RayExecutor(num_cpus=1, max_concurrent=1))
+    trials = sorted(study.trials, key=lambda t: t.number)
+    judge = MedianPruner(n_startup_trials=3, n_warmup_steps=1)
+    judge.bind(study.objective)
+    expected = []
+    for t in trials:
+        before = [u for u in trials if u.number < t.number]
+        steps, fate = [], (TrialState.COMPLETED, 8)
+        for step in range(8):
+            steps.append(Step(step, {"loss": t.values["x"] + 1.0 / (step + 1)}))
+            if verdict(judge, steps, before):
+                fate = (TrialState.PRUNED, step + 1)
+                break
+        expected.append(fate)
+    assert [(t.state, len(t.steps)) for t in trials] == expected
+    assert sum(state is TrialState.PRUNED for state, _ in expected) >= 3  # it really acted
+    done = [t for t in trials if t.state is TrialState.COMPLETED]
+    assert done and all(t.attrs["pid"] != os.getpid() for t in done)  # ran in Ray workers
+
+
 def test_n_jobs_reruns_the_trial_of_a_worker_that_died(tmp_path):
     flag = tmp_path / "died"
 

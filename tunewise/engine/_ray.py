@@ -7,10 +7,11 @@ the trial's resources (``num_cpus``, ``num_gpus``), and when a task returns, sto
 reported, its result or its error, exactly as a local trial. Heartbeats of the in-flight trials
 come from the driver. The tasks need no database access and no credentials.
 
-In a task, ``trial.report(step, metrics)`` collects steps (stored when the task returns) and
-``trial.should_prune()`` is always False (pruning needs the study's other trials, which live in
-the driver). ``fn`` must be serialisable by Ray (cloudpickle: module functions, closures over
-plain data).
+In a task, ``trial.report(step, metrics)`` collects steps (stored when the task returns).
+With a pruner, ``trial.should_prune()`` asks a small Ray actor the driver starts (no CPU of its
+own): it holds the pruner and the study's finished trials, which the driver adds to as each
+trial ends, so a task's trial is judged against the same evidence as a local one. ``fn`` must
+be serialisable by Ray (cloudpickle: module functions, closures over plain data).
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ import numpy as np
 
 from ..errors import FailedTrialError, FatalError, TooManyFailedTrialsError, TrialPruned
 from ..samplers import Sampler
-from ..trial import Step, Trial, TrialState
+from ..schedulers import Pruner
+from ..schedulers._pruners import verdict as pruner_verdict
+from ..trial import FrozenTrial, Step, Trial, TrialState
 
 if TYPE_CHECKING:
     from ..space import HyperParameter, HyperParameters
@@ -113,6 +116,10 @@ class RayExecutor:
         consecutive_failures = 0
         task_part, finish = _split(fn, call)
         call_ref = ray.put(task_part)
+        pruning = None
+        if study.pruner is not None:
+            finished = [t for t in study.trials if t.state.is_finished]
+            pruning = ray.remote(num_cpus=0)(PruningService).remote(study.pruner, finished)
         try:
             while True:
                 stop = None
@@ -130,7 +137,7 @@ class RayExecutor:
                     hps = trial.hyperparameters
                     hps._new_value = _NewValue(study, trial.number)
                     ref = task.remote(
-                        call_ref, hps, trial.number, study.objective.name, trial.retry_of
+                        call_ref, hps, trial.number, study.objective.name, trial.retry_of, pruning
                     )
                     in_flight[ref] = trial
                 if not in_flight:
@@ -159,6 +166,8 @@ class RayExecutor:
                     outcome = _Outcome(None, [], {}, None, exc, f"{type(exc).__name__}: {exc}")
                 replay = outcome.replay if finish is None else _Finishing(outcome, finish)
                 frozen, fatal = study._run_one(replay, trial, max_trials)
+                if pruning is not None:  # evidence for the tasks still running and the next
+                    ray.get(pruning.add.remote(frozen))  # (waited for: no task starts before)
                 for callback in callbacks:
                     callback(study, frozen)
                 if frozen.state is not TrialState.FAILED:
@@ -279,11 +288,49 @@ def _no_store(trial: Trial, step: Step) -> None:
     """Steps of a task are kept on the trial and stored by the driver."""
 
 
+class PruningService:
+    """The pruner's side of a Ray search, run as an actor: the pruner and the study's finished
+    trials (the only ones a pruner uses as evidence), kept up to date by the driver."""
+
+    def __init__(self, pruner: Pruner, finished: Sequence[FrozenTrial]) -> None:
+        self.pruner = pruner
+        self.finished = {t.number: t for t in finished}
+
+    def add(self, frozen: FrozenTrial) -> None:
+        """A trial the driver has just stored (only finished ones are kept)."""
+        if frozen.state.is_finished:
+            self.finished[frozen.number] = frozen
+
+    def should_prune(self, number: int, steps: list[Step]) -> bool:
+        """The verdict on running trial ``number`` that reported ``steps``."""
+        others = [t for n, t in self.finished.items() if n != number]
+        return pruner_verdict(self.pruner, steps, others)
+
+
+class _AskService:
+    """A task trial's ``ask_pruner``: one round trip to the :class:`PruningService` actor."""
+
+    def __init__(self, service: Any) -> None:
+        self.service = service
+
+    def __call__(self, trial: Trial) -> bool:
+        import ray
+
+        return bool(ray.get(self.service.should_prune.remote(trial.number, list(trial.steps))))
+
+
 def _run_trial(
-    call: Callable[..., Any], hps: Any, number: int, objective_name: str, retry_of: int | None
+    call: Callable[..., Any],
+    hps: Any,
+    number: int,
+    objective_name: str,
+    retry_of: int | None,
+    pruning: Any = None,
 ) -> _Outcome:
-    """The Ray task: run one trial; never raises (errors travel back as data)."""
-    trial = Trial(number, hps, objective_name, _no_store, retry_of=retry_of)
+    """The Ray task: run one trial; never raises (errors travel back as data). ``pruning``:
+    the search's :class:`PruningService` actor, or None without a pruner."""
+    ask = None if pruning is None else _AskService(pruning)
+    trial = Trial(number, hps, objective_name, _no_store, retry_of=retry_of, ask_pruner=ask)
     try:
         result = call(hps, trial)
     except Exception as exc:  # noqa: BLE001 - any error of the objective travels back as data

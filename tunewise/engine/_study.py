@@ -22,6 +22,7 @@ from ..errors import FailedTrialError, FatalError, TooManyFailedTrialsError, Tri
 from ..objective import MultiObjective, Objective, make_objective
 from ..samplers import RandomSampler, Sampler, tried_keys
 from ..schedulers import BudgetedHyperParameters, Pruner, Scheduler, total_units_trained
+from ..schedulers._pruners import verdict as pruner_verdict
 from ..space import HyperParameter, HyperParameters, hyperparameter_from_config, hyperparameter_to_config
 from ..storage import Storage, TrialNumberTaken, open_storage
 from ..trial import (
@@ -434,19 +435,11 @@ class Study:
         The pruner gets plain data: the trial's objective values by step, that step, and
         snapshots of every other trial of the study.
         """
-        pruner = self.pruner
-        if pruner is None:
-            return False
-        values: dict[int, float] = {}
-        for s in trial.steps:
-            value = self.objective.value_from(s.metrics)
-            if value is not None:
-                values[s.step] = float(value)
-        if not values:
+        if self.pruner is None:
             return False
         with self._lock:
             others = [t for t in self.trials if t.number != trial.number]
-        return bool(pruner.should_prune(values, max(values), others))
+        return pruner_verdict(self.pruner, trial.steps, others)
 
     def _put(self, frozen: FrozenTrial) -> None:
         """Insert or replace a trial in the cache, keeping the slot count and the best current.

@@ -75,6 +75,21 @@ def objective_values(trial: FrozenTrial, objective: Objective | MultiObjective) 
     return out
 
 
+def verdict(pruner: Pruner, steps: Iterable[Any], others: Sequence[FrozenTrial]) -> bool:
+    """``pruner``'s verdict on a running trial that reported ``steps`` (objects with ``step``
+    and ``metrics``), at its last step holding the objective (read through the pruner's bound
+    objective); False before any such step. One rule for trials in the study's process and
+    in Ray tasks."""
+    values: dict[int, float] = {}
+    for s in steps:
+        value = pruner.objective.value_from(s.metrics)
+        if value is not None:
+            values[s.step] = float(value)
+    if not values:
+        return False
+    return bool(pruner.should_prune(values, max(values), others))
+
+
 def finite_values(values: ObjectiveValues) -> dict[int, float]:
     """``values`` without NaN or infinite entries, as floats."""
     return {int(k): float(v) for k, v in values.items() if v is not None and math.isfinite(v)}

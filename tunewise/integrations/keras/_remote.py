@@ -90,11 +90,6 @@ def trial_runner(tuner: Tuner, executor: Any, n_jobs: Any) -> Iterator[tuple[Any
                 f"n_jobs={n_jobs}: starting a local Ray (127.0.0.1, {k} CPUs) whose {k} worker "
                 "processes fit the trials; it stops when the search ends."
             )
-    if tuner.study.pruner is not None:
-        tuner._reporter.note(
-            f"The pruner is not applied with {where}: trials run in other processes, away from "
-            "the study's other trials."
-        )
     task = TaskTuner(tuner)
     problem = task.unpicklable()
     if problem is not None:
@@ -145,13 +140,16 @@ class FitResult:
 
 
 class _TaskStudy:
-    """What the tuner's trial code reads from its study, in a task."""
+    """What the tuner's trial code reads from its study, in a task. With a pruner, the
+    trial's ``should_prune()`` asks the executor's pruning actor (see
+    :class:`tunewise.engine.RayExecutor`), which sees the study's finished trials."""
 
-    pruner = None
     scheduler = None
 
-    def __init__(self, seed: int, objective: Objective | MultiObjective) -> None:
-        self.seed, self.objective = seed, objective
+    def __init__(
+        self, seed: int, objective: Objective | MultiObjective, pruner: Any = None
+    ) -> None:
+        self.seed, self.objective, self.pruner = seed, objective, pruner
 
 
 def _weights_stay_in_record(trial: Trial, record: TrialRecord) -> None:
@@ -164,7 +162,7 @@ class TaskTuner:
     def __init__(self, tuner: Tuner) -> None:
         self.tuner_class = type(tuner)
         self.state = {k: v for k, v in vars(tuner).items() if k not in _DRIVER_ONLY}
-        self.study = _TaskStudy(tuner.study.seed, tuner.study.objective)
+        self.study = _TaskStudy(tuner.study.seed, tuner.study.objective, tuner.study.pruner)
 
     def unpicklable(self) -> tuple[str, Exception] | None:
         """The first part that cloudpickle cannot serialise (named for the user), or None.
