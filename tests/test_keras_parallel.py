@@ -47,6 +47,13 @@ def make_build():
     return build
 
 
+def random_search(tmp_path, project_name, objective="val_loss", max_trials=3, **kwargs):
+    """A seeded, quiet RandomSearch of ``make_build()`` stored under ``tmp_path``."""
+    return tw.RandomSearch(make_build(), objective=objective, max_trials=max_trials,
+                           directory=str(tmp_path), project_name=project_name, seed=0,
+                           verbose=0, **kwargs)
+
+
 def test_n_jobs_runs_trials_in_worker_processes_with_run_trial_overrides(tmp_path, data):
     ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'tunewise[ray]')")
     if ray.is_initialized():  # pragma: no cover - another test left Ray running
@@ -83,15 +90,7 @@ def test_n_jobs_runs_trials_in_worker_processes_with_run_trial_overrides(tmp_pat
 
 def test_ray_trials_store_every_epoch_and_the_best_weights(local_ray, tmp_path, data):
     x, y, xv, yv = data
-    tuner = tw.RandomSearch(
-        make_build(),
-        objective="val_loss",
-        max_trials=3,
-        directory=str(tmp_path),
-        project_name="ray",
-        seed=0,
-        verbose=0,
-    )
+    tuner = random_search(tmp_path, "ray")
     executor = tw.RayExecutor(num_cpus=1, max_concurrent=2)
     stop = keras.callbacks.EarlyStopping("val_loss", patience=7)  # copied into each task
     tuner.search(
@@ -119,15 +118,7 @@ def test_ray_trials_store_every_epoch_and_the_best_weights(local_ray, tmp_path, 
     summary = tuner.results_summary(3)
     assert summary.best_objective == pytest.approx(best.score)
 
-    reopened = tw.RandomSearch(
-        make_build(),
-        objective="val_loss",
-        max_trials=3,
-        directory=str(tmp_path),
-        project_name="ray",
-        seed=0,
-        verbose=0,
-    )
+    reopened = random_search(tmp_path, "ray")
     assert [len(t.steps) for t in reopened.study.trials] == [2, 2, 2]  # stored, not in memory
 
 
@@ -146,9 +137,7 @@ def test_a_pruner_stops_keras_fits_in_ray_tasks(local_ray, tmp_path, data):
             return step >= 1 and any(t.state in EVIDENCE_STATES for t in others)
 
     x, y, xv, yv = data
-    tuner = tw.RandomSearch(make_build(), objective="val_loss", max_trials=3,
-                            directory=str(tmp_path), project_name="prune", seed=0, verbose=0,
-                            pruner=PruneOnceOneFinished())
+    tuner = random_search(tmp_path, "prune", pruner=PruneOnceOneFinished())
     tuner.search(x, y, epochs=3, validation_data=(xv, yv), verbose=0,
                  executor=tw.RayExecutor(num_cpus=1, max_concurrent=1))
     trials = sorted(tuner.study.trials, key=lambda t: t.number)
@@ -158,15 +147,7 @@ def test_a_pruner_stops_keras_fits_in_ray_tasks(local_ray, tmp_path, data):
 
 def test_a_ray_trial_that_logs_no_objective_stops_the_search(local_ray, tmp_path, data):
     x, y, _, _ = data
-    tuner = tw.RandomSearch(
-        make_build(),
-        objective="val_accuracy",
-        max_trials=2,
-        directory=str(tmp_path),
-        project_name="noval",
-        seed=0,
-        verbose=0,
-    )
+    tuner = random_search(tmp_path, "noval", objective="val_accuracy", max_trials=2)
     with pytest.raises(tw.FatalError, match=r"No validation metric was logged"):
         tuner.search(x, y, epochs=1, verbose=0, executor="ray")  # no validation_data
     assert tuner.study.trials[0].state is TrialState.FAILED

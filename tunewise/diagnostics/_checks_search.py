@@ -7,7 +7,7 @@ import re
 from collections import Counter
 from typing import Any
 
-from ..samplers import GPSampler
+from ..samplers._gp import default_initial_points
 from ..schedulers import job_of
 from ..schedulers._planning import MODEL_MIN_EXTRA, model_budget
 from ..space import Choice, Float, HyperParameter, Int, config_key, count_configurations
@@ -161,7 +161,7 @@ def _num_initial_points(h: SearchHistory) -> int:
         if source.get("num_initial_points"):
             return int(source["num_initial_points"])
     if gp.get("name") == "gp":
-        return GPSampler().initial_points(h.tuned_space)
+        return default_initial_points(h.tuned_space)
     return 3 * len(h.tuned_space)
 
 

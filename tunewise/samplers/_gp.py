@@ -127,6 +127,13 @@ def check_bayesian_arguments(num_initial_points: Any, alpha: Any, beta: Any) -> 
         raise ValueError(f"beta={beta!r} must be a finite exploration weight >= 0, e.g. 2.6.")
 
 
+def default_initial_points(space: Sequence[HyperParameter]) -> int:
+    """The GP's initial design size when ``num_initial_points`` is not given:
+    ``max(10, min(20, d + 2))`` for the ``d`` hyperparameters of ``space`` that vary."""
+    varying = sum(1 for hp in space if (hp.grid_size or 2) > 1)
+    return max(MIN_INITIAL, min(MAX_INITIAL, varying + 2))
+
+
 class GPSampler(Sampler):
     """Bayesian optimisation with a Gaussian process and log expected improvement.
 
@@ -208,8 +215,7 @@ class GPSampler(Sampler):
         """Size of the initial design for ``space`` (see the class docstring)."""
         if self.num_initial_points is not None:
             return self.num_initial_points
-        varying = sum(1 for hp in space if (hp.grid_size or 2) > 1)
-        return max(MIN_INITIAL, min(MAX_INITIAL, varying + 2))
+        return default_initial_points(space)
 
     def suggest(
         self,

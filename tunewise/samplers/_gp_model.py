@@ -286,11 +286,6 @@ def fit_params(X: np.ndarray, y: np.ndarray, noise_floor: float) -> GPParams:
     )
 
 
-def fit_gp(X: np.ndarray, y: np.ndarray, noise_floor: float) -> GaussianProcess:
-    """The posterior of ``(X, y)`` under :func:`fit_params`' hyperparameters."""
-    return GaussianProcess(X, y, fit_params(X, y, noise_floor))
-
-
 # ---------------------------------------------------------------------- outputs
 def _upper_power(x: np.ndarray, lam: float) -> np.ndarray:
     """Box-Cox power ``((1 + x)^lam - 1) / lam`` of the values above 0; the rest unchanged.
