@@ -154,13 +154,17 @@ def test_resume_after_sigkill_in_the_middle_of_a_trial_loses_no_completed_trial(
 
     study = tw.Study("loss", directory=str(tmp_path), project_name="p", seed=0, verbose=1)
     out = capsys.readouterr().out
-    assert "Trial 3 was left RUNNING by a run that died; marked FAILED and re-run now." in out
-    before = study.trials
-    assert [t.state for t in before] == [TrialState.COMPLETED] * 3 + [TrialState.FAILED]
-    assert [s.step for s in before[3].steps] == [0, 1]  # the steps it reported are kept
-    assert "died" in before[3].reason
+    # Opening only reads: the cut trial is named, and failed and re-run by the next search.
+    assert "Trial 3 was left RUNNING by a worker that is gone" in out
+    assert [t.state for t in study.trials] == [TrialState.COMPLETED] * 3 + [TrialState.RUNNING]
 
     study.optimize(fn, max_trials=6)
+    out = capsys.readouterr().out
+    assert "Trial 3 was left RUNNING by a worker that died; marked FAILED" in out
+    before = study.trials[:4]
+    assert before[3].state is TrialState.FAILED and before[3].attrs["cut_by_crash"] is True
+    assert [s.step for s in before[3].steps] == [0, 1]  # the steps it reported are kept
+    assert "died" in before[3].reason
     trials = study.trials
     assert [(t.values, t.score) for t in trials[:3]] == [(t.values, t.score) for t in before[:3]]
     rerun = trials[4]

@@ -27,13 +27,13 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import tunewise as kt
 from tunewise.diagnostics import SearchHistory, diagnose_history
-from tunewise.diagnostics._checks_curves import CV_FOLDS_ATTR as DOCTOR_CV_ATTR
 from tunewise.integrations.sklearn import CV_FOLDS_ATTR
 from tunewise.objective import Objective
 from tunewise.schedulers import MedianPruner
 from tunewise.sklearn import TunewiseSearchCV
 from tunewise.space import Choice, Float, Int
 from tunewise.trial import FrozenTrial, Step, TrialState
+from tunewise.trial_attrs import CV_FOLDS as DOCTOR_CV_ATTR
 
 
 @pytest.fixture(scope="module")

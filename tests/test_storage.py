@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 import tunewise as tw
 from tunewise.storage import (
     SCHEMA_VERSION,
+    ConfigurationTaken,
     InMemoryStorage,
     SchemaVersionError,
     SQLStorage,
@@ -122,7 +123,7 @@ def test_sqlite_file_uses_wal_and_plain_json(tmp_path):
     (version,) = con.execute(
         "SELECT value FROM tunewise_meta WHERE key='schema_version'"
     ).fetchone()
-    assert version == str(SCHEMA_VERSION) == "2"
+    assert version == str(SCHEMA_VERSION) == "3"
     con.close()
 
 
@@ -351,3 +352,113 @@ def test_a_version_1_postgresql_database_is_upgraded_with_its_data_intact(postgr
         with admin.begin() as conn:
             conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
         admin.dispose()
+
+
+# ---------------------------------------------------------------------- ownership, claims, re-runs
+def test_only_the_owner_stores_steps_and_results(storage):
+    study = storage.create_study(_name(), {})
+    t = storage.create_trial(study.id, {"x": 1}, None, 1.0, "w", token="mine")
+    with pytest.raises(tw.errors.TrialNotOwnedError, match=r"no longer owns trial 0"):
+        storage.add_step(t.id, Step(0, {"loss": 1.0}, 2.0), token="stolen")
+    storage.add_step(t.id, Step(0, {"loss": 0.5}, 2.0), token="mine")
+    with pytest.raises(tw.errors.TrialNotOwnedError):
+        storage.finish_trial(t.id, TrialState.COMPLETED, {"x": 1}, 9.0, 0, None, 3.0, token="x")
+    storage.finish_trial(t.id, TrialState.COMPLETED, {"x": 1}, 0.5, 0, None, 3.0, token="mine")
+    # A finished trial takes nothing more, from anyone.
+    with pytest.raises(tw.errors.TrialNotOwnedError, match="it is COMPLETED"):
+        storage.finish_trial(t.id, TrialState.FAILED, {}, None, None, "late", 4.0, token="mine")
+    with pytest.raises(tw.errors.TrialNotOwnedError):
+        storage.add_step(t.id, Step(1, {"loss": 0.1}, 4.0), token="mine")
+    (stored,) = storage.get_trials(study.id)
+    assert (stored.state, stored.score, [s.step for s in stored.steps]) == (
+        TrialState.COMPLETED, 0.5, [0],
+    )
+
+
+def test_a_failed_trial_gets_one_waiting_rerun_within_its_cap_and_one_claimer(storage):
+    study = storage.create_study(_name(), {})
+    t = storage.create_trial(study.id, {"x": 2}, None, 1.0, "w", token="a", attrs={"budget": 3})
+    rerun = storage.finish_trial(
+        t.id, TrialState.FAILED, {"x": 2}, None, None, "boom", 2.0, {"budget": 3, "epochs_run": [1]},
+        token="a", rerun_cap=2, rerun_attrs={"budget": 3},
+    )
+    assert rerun is not None and rerun.number == 1
+    waiting = storage.get_trials(study.id)[1]
+    assert (waiting.state, waiting.values, waiting.retry_of, waiting.attrs) == (
+        TrialState.WAITING, {"x": 2}, 0, {"budget": 3},
+    )
+    claimed = storage.claim_waiting_trial(study.id, "w2", "b", 5.0)
+    assert claimed.number == 1 and claimed.state is TrialState.RUNNING
+    assert storage.claim_waiting_trial(study.id, "w3", "c", 5.0) is None  # exactly one claimer
+    # The second failure is attempt 2 of cap 2: one more re-run; the third is beyond it.
+    assert storage.finish_trial(
+        claimed.storage_id, TrialState.FAILED, {"x": 2}, None, None, "boom", 6.0,
+        token="b", rerun_cap=2,
+    ) is not None
+    third = storage.claim_waiting_trial(study.id, "w", "d", 7.0)
+    assert third.retry_of == 0
+    assert storage.finish_trial(
+        third.storage_id, TrialState.FAILED, {"x": 2}, None, None, "boom", 8.0,
+        token="d", rerun_cap=2,
+    ) is None
+    assert [t.state for t in storage.get_trials(study.id)] == [TrialState.FAILED] * 3
+
+
+def test_a_stale_trial_is_failed_with_its_rerun_in_one_step(storage):
+    study = storage.create_study(_name(), {})
+    t = storage.create_trial(study.id, {"x": 3}, None, 10.0, "lost:1:1", attrs={"rung": 1})
+    assert storage.fail_stale_trial(t.id, 10.0, "worker died", 70.0, rerun_cap=1) is True
+    assert storage.fail_stale_trial(t.id, 10.0, "worker died", 71.0, rerun_cap=1) is False
+    cut, rerun = storage.get_trials(study.id)
+    assert cut.state is TrialState.FAILED and cut.attrs == {"rung": 1, "cut_by_crash": True}
+    assert (rerun.state, rerun.retry_of, rerun.values, rerun.attrs) == (
+        TrialState.WAITING, 0, {"x": 3}, {"rung": 1},
+    )
+
+
+def test_a_claimed_configuration_is_created_once(storage):
+    study = storage.create_study(_name(), {})
+    assert storage.create_trial(study.id, {"a": 1}, None, 1.0, "w", claim_key="k1").number == 0
+    with pytest.raises(ConfigurationTaken):
+        storage.create_trial(study.id, {"a": 1}, None, 1.0, "v", claim_key="k1")
+    # The refused claim used no number and no slot.
+    assert storage.create_trial(study.id, {"a": 2}, None, 1.0, "v", claim_key="k2").number == 1
+    assert storage.create_trial(study.id, {"a": 2}, 1, 1.0, "v").number == 2  # re-runs: no claim
+
+
+def test_the_run_log_is_appended_never_rewritten(storage):
+    study = storage.create_study(_name(), {})
+    other = storage.create_study(_name(), {})
+    storage.append_run(study.id, {"started_at": 1.0, "trials_run": 3})
+    storage.append_run(other.id, {"started_at": 1.5, "trials_run": 9})
+    storage.append_run(study.id, {"started_at": 2.0, "trials_run": 4})
+    assert [r["trials_run"] for r in storage.get_runs(study.id)] == [3, 4]
+    storage.delete_study(study.id)
+    assert storage.get_runs(study.id) == [] and len(storage.get_runs(other.id)) == 1
+
+
+def test_a_version_2_database_gets_its_run_log_moved_into_the_runs_table(tmp_path):
+    path = tmp_path / "v2.db"
+    store = SQLStorage(f"sqlite:///{path}")
+    study = store.create_study("old", {"seed": 1})
+    store.close()
+    runs = [{"started_at": 5.0, "trials_run": 2, "stopped_because": "max_trials"},
+            {"started_at": 9.0, "trials_run": 0, "stopped_because": "already_finished"}]
+    con = sqlite3.connect(path)  # make it the version-2 layout, run log in the settings blob
+    con.execute("UPDATE tunewise_meta SET value='2'")
+    con.execute("DROP TABLE tunewise_runs")
+    con.execute("DROP INDEX uq_tunewise_trials_config_key")
+    con.execute("ALTER TABLE tunewise_trials DROP COLUMN owner_token")
+    con.execute("ALTER TABLE tunewise_trials DROP COLUMN config_key")
+    con.execute("UPDATE tunewise_studies SET settings=?", (json.dumps({"seed": 1, "runs": runs}),))
+    con.commit()
+    con.close()
+
+    store = SQLStorage(f"sqlite:///{path}")
+    assert store.found_schema_version == 2
+    (record,) = store.list_studies()
+    assert record.settings == {"seed": 1}
+    assert store.get_runs(study.id) == runs
+    store.append_run(study.id, {"started_at": 10.0, "trials_run": 1})
+    assert len(store.get_runs(study.id)) == 3
+    store.close()

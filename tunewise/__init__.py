@@ -17,14 +17,6 @@ import logging
 
 from . import errors, oracles, schedulers
 from .engine import ConsoleReporter, RayExecutor, ResultsSummary, Study
-from .integrations.keras import (
-    BayesianOptimization,
-    GridSearch,
-    HyperModel,
-    Hyperband,
-    RandomSearch,
-    Tuner,
-)
 from .errors import (
     FailedTrialError,
     FatalError,
@@ -33,6 +25,14 @@ from .errors import (
     FatalValueError,
     TooManyFailedTrialsError,
     TrialPruned,
+)
+from .integrations.keras import (
+    BayesianOptimization,
+    GridSearch,
+    Hyperband,
+    HyperModel,
+    RandomSearch,
+    Tuner,
 )
 from .objective import MultiObjective, Objective, infer_direction, make_objective
 from .samplers import AutoSampler, GPSampler, GridSampler, RandomSampler, Sampler, TPESampler

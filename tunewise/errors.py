@@ -42,6 +42,15 @@ class TooManyFailedTrialsError(RuntimeError):
     """``max_consecutive_failed_trials`` trials in a row failed; the message holds the last traceback."""
 
 
+class TrialNotOwnedError(RuntimeError):
+    """A worker tried to store a step or a result for a trial it no longer owns.
+
+    Another worker took the trial over (it saw no heartbeat for ``stale_after`` seconds,
+    marked it FAILED and re-runs it), or the trial is already finished. Nothing was stored;
+    the search loop says so in one line and goes on with new trials.
+    """
+
+
 __all__ = [
     "FailedTrialError",
     "FatalError",
@@ -49,5 +58,6 @@ __all__ = [
     "FatalTypeError",
     "FatalValueError",
     "TooManyFailedTrialsError",
+    "TrialNotOwnedError",
     "TrialPruned",
 ]

@@ -14,21 +14,25 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 if TYPE_CHECKING:
-    from .objective import Objective, MultiObjective
+    from .objective import MultiObjective, Objective
     from .space import HyperParameters
 
 SCORE_RULES = ("best", "last")
 
 
 class TrialState(str, enum.Enum):
+    """A trial's state. WAITING: stored, not started: a re-run any worker may claim (and
+    then run it RUNNING). The finished states are COMPLETED, PRUNED and FAILED."""
+
     RUNNING = "RUNNING"
     COMPLETED = "COMPLETED"
     PRUNED = "PRUNED"
     FAILED = "FAILED"
+    WAITING = "WAITING"
 
     @property
     def is_finished(self) -> bool:
-        return self is not TrialState.RUNNING
+        return self not in (TrialState.RUNNING, TrialState.WAITING)
 
     def __str__(self) -> str:
         return self.value
@@ -126,6 +130,11 @@ class FrozenTrial:
         return f"{self.number:02d}"
 
     @property
+    def original_number(self) -> int:
+        """The number of the first attempt of this trial's configuration (re-runs share it)."""
+        return self.number if self.retry_of is None else self.retry_of
+
+    @property
     def status(self) -> str:
         return self.state.value
 
@@ -194,20 +203,43 @@ def rank_trials(
     return sorted(done, key=lambda t: (objective.sign * t.score, t.number))  # type: ignore[operator]
 
 
-def _as_metrics(result: Any, objective_name: str) -> dict[str, float]:
+class BadResultError(TypeError):
+    """An objective's result or a reported metric is not a number (nor a dict of numbers)."""
+
+
+def as_metrics(result: Any, objective_name: str) -> dict[str, float]:
+    """``result`` (a number, or a dict of metric name -> number) as ``{name: float}``.
+
+    Numbers are Python or NumPy scalars, 0-d arrays, or anything else with ``__float__``
+    that is neither a string nor a sequence; raises :class:`BadResultError` naming the value
+    and its type otherwise (a list, an array of several values, a string...).
+    """
     if isinstance(result, Mapping):
         return {str(k): _to_float(k, v) for k, v in result.items()}
     return {objective_name: _to_float(objective_name, result)}
 
 
 def _to_float(name: Any, value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"Metric {name!r} has value {value!r} of type {type(value).__name__}; "
-            "an objective must return a number or a dict of numbers."
-        ) from None
+    text = repr(value)
+    if len(text) > 80:
+        text = text[:77] + "..."
+    kind = type(value).__name__
+    ndim = getattr(value, "ndim", 0)
+    if isinstance(value, (str, bytes, Sequence, Mapping)) or (
+        isinstance(ndim, int) and ndim > 0
+    ):
+        converted = None
+    else:
+        try:
+            converted = float(value)
+        except (TypeError, ValueError):
+            converted = None
+    if converted is None:
+        raise BadResultError(
+            f"metric {name!r} is {text} of type {kind}, not a number; an objective returns a "
+            "number, a dict of numbers, or None after trial.report(step, {name: number})."
+        )
+    return converted
 
 
 class Trial:
@@ -226,11 +258,14 @@ class Trial:
         retry_of: int | None = None,
         storage_id: Any = None,
         ask_pruner: Callable[["Trial"], bool] | None = None,
+        token: str | None = None,
     ) -> None:
         self.number = number
         self.hyperparameters = hyperparameters
         self.retry_of = retry_of
         self.storage_id = storage_id
+        self.token = token
+        """Proof of ownership: the storage accepts this trial's steps and result only with it."""
         self.steps: list[Step] = []
         self.attrs: dict[str, Any] = {}
         self.started_at = time.time()
@@ -256,9 +291,17 @@ class Trial:
                 f"Trial {self.number}: step {step} reported after step {self.steps[-1].step}; "
                 "steps must increase (report each epoch once, in order)."
             )
-        record = Step(step, _as_metrics(metrics, self._objective_name), time.time())
+        record = Step(step, as_metrics(metrics, self._objective_name), time.time())
+        self._on_step(self, record)  # stored first: a refused step is not kept here either
         self.steps.append(record)
-        self._on_step(self, record)
+
+    def adopt_steps(self, steps: Sequence[Step]) -> None:
+        """Take ``steps`` reported (and already stored) elsewhere, e.g. in a worker process."""
+        self.steps = list(steps)
+
+    @property
+    def original_number(self) -> int:
+        return self.number if self.retry_of is None else self.retry_of
 
     def set_attr(self, key: str, value: Any) -> None:
         """Store a plain JSON fact about this trial's run (kept with the trial, read by the doctor)."""

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._model import SEVERITIES, Check, Finding, Report, SearchHistory
 from . import _checks_curves, _checks_search, _checks_setup
+from ._model import SEVERITIES, Check, Finding, Report, SearchHistory
 
 #: Every check, in the order findings of equal severity are listed.
 CHECKS: list[Check] = [

@@ -15,6 +15,16 @@ import numpy as np
 from ..objective import Objective, infer_direction
 from ..space import Boolean, Choice
 from ..trial import FrozenTrial
+from ..trial_attrs import (
+    BUDGET,
+    CV_FOLDS,
+    EARLY_STOPPING,
+    EPOCHS_ASKED,
+    EPOCHS_RUN,
+    EXECUTIONS,
+    STOPPED_EARLY,
+    spread_name,
+)
 from ._model import Check, Finding, SearchHistory
 from ._stats import trend
 
@@ -91,11 +101,6 @@ OVERFIT_SHARE = 0.3
 #: Every share-based check needs at least 2 affected trials: one is an anecdote.
 MIN_AFFECTED = 2
 
-#: A trial whose attrs hold this key (the number of folds) reported cross-validation folds as
-#: its steps, not epochs: its "curve" is no learning curve, and its fold-to-fold spread (stored
-#: as ``<objective>__std`` over ``executions`` folds) is the noise of its mean score.
-CV_FOLDS_ATTR = "cv_folds"
-
 #: Median |second difference| of white noise is 0.6745 * sqrt(6) sds.
 _MAD_DIFF2 = 0.6745 * math.sqrt(6.0)
 
@@ -143,8 +148,8 @@ def _noise_sd(values: Sequence[float]) -> float:
 
 def _stopped_early(t: FrozenTrial) -> bool:
     """Whether the trial's fit ended before its epochs (per the Keras runner's attrs)."""
-    asked, run = t.attrs.get("epochs_asked"), t.attrs.get("epochs_run")
-    return bool(t.attrs.get("stopped_early") or (asked and run and max(run) < asked))
+    asked, run = t.attrs.get(EPOCHS_ASKED), t.attrs.get(EPOCHS_RUN)
+    return bool(t.attrs.get(STOPPED_EARLY) or (asked and run and max(run) < asked))
 
 
 # ---------------------------------------------------------------------- noisy-objective
@@ -153,8 +158,8 @@ def _execution_noise(h: SearchHistory, trials: Sequence[FrozenTrial]) -> np.ndar
     rows = []
     for t in trials:
         m = next((s.metrics for s in t.steps if s.step == t.best_step), {})
-        stds = [m.get(n + "__std", math.nan) for n in h.objective.names]
-        k = m.get("executions", 0)
+        stds = [m.get(spread_name(n), math.nan) for n in h.objective.names]
+        k = m.get(EXECUTIONS, 0)
         if k >= 2 and all(math.isfinite(v) for v in stds):
             spread = math.sqrt(sum(v * v for v in stds))
             rows.append((spread, k, spread / math.sqrt(k - 1)))  # population sd -> of the mean
@@ -199,7 +204,7 @@ def _identical_noise(h: SearchHistory, trials: Sequence[FrozenTrial]) -> dict[st
         np.maximum(dist, d, out=dist)
     # A scheduler's promotion repeats a configuration at a larger budget (epochs): a different
     # result there is progress, not noise, so only trials of equal budget are compared.
-    budgets = [repr(t.attrs.get("budget")) for t in trials]
+    budgets = [repr(t.attrs.get(BUDGET)) for t in trials]
     dist[np.array(budgets)[:, None] != np.array(budgets)[None, :]] = np.inf
     scores = np.array([t.score for t in trials], float)
     diff = np.abs(scores[:, None] - scores[None, :])
@@ -253,7 +258,10 @@ def check_noisy_objective(h: SearchHistory) -> list[Finding]:
     if identical:
         sources["identical_configurations"] = identical["noise"]
         evidence["identical_pairs"] = identical["pairs"][:10]
-    curves = [_goodness_curve(h, t)[1] for t in ranked if CV_FOLDS_ATTR not in t.attrs]
+    # A trial whose attrs hold CV_FOLDS reported cross-validation folds as its steps, not
+    # epochs: its "curve" is no learning curve (its fold-to-fold spread, the noise of its mean,
+    # is read as executions above).
+    curves = [_goodness_curve(h, t)[1] for t in ranked if CV_FOLDS not in t.attrs]
     jitters = [_epoch_noise(g[-JITTER_WINDOW:]) for g in curves if len(g) >= JITTER_WINDOW]
     if len(jitters) >= MIN_NOISE_CURVES:
         sources["epoch_jitter"] = float(np.median(jitters))
@@ -263,7 +271,7 @@ def check_noisy_objective(h: SearchHistory) -> list[Finding]:
     gap, spread = goods[0] - goods[NOISY_GAP_RANK - 1], goods[0] - float(np.median(goods))
     if noise <= 0 or noise < gap or noise < NOISE_MIN_SHARE * spread:
         return []
-    folds = any(CV_FOLDS_ATTR in t.attrs for t in ranked)
+    folds = any(CV_FOLDS in t.attrs for t in ranked)
     labels = {**_SOURCE_NAMES, **({"executions": "the fold-to-fold spread of cross-validation"}
                                   if folds else {})}
     names = ", ".join(labels[k] for k, v in sources.items() if v >= gap)
@@ -343,13 +351,13 @@ def check_undertrained(h: SearchHistory) -> list[Finding]:
     """Most trials that ran all their epochs were still improving clearly at the last one."""
     eligible, improving, gains, most = 0, [], [], 0
     for t in h.completed:
-        if CV_FOLDS_ATTR in t.attrs:
+        if CV_FOLDS in t.attrs:
             continue  # its steps are folds, not epochs
         _, g = _goodness_curve(h, t)
         if len(g) < UNDERTRAINED_MIN_STEPS or _stopped_early(t):
             continue
         eligible += 1
-        most = max(most, len(g), int(t.attrs.get("epochs_asked") or 0))
+        most = max(most, len(g), int(t.attrs.get(EPOCHS_ASKED) or 0))
         tail = g[-min(UNDERTRAINED_WINDOW, len(g)):]
         slope, resid = trend(tail)
         gain = slope * (len(tail) - 1)
@@ -422,10 +430,10 @@ def _es_verdict(
 def check_early_stopping_premature(h: SearchHistory) -> list[Finding]:
     """EarlyStopping ended trials on noise, or while their curves were still improving."""
     stopped = [t for t in h.completed
-               if t.attrs.get("stopped_early") and isinstance(t.attrs.get("early_stopping"), dict)]
+               if t.attrs.get(STOPPED_EARLY) and isinstance(t.attrs.get(EARLY_STOPPING), dict)]
     if len(stopped) < MIN_AFFECTED:
         return []
-    es = stopped[0].attrs["early_stopping"]
+    es = stopped[0].attrs[EARLY_STOPPING]
     monitor = str(es.get("monitor") or h.objective.name)
     patience = int(es.get("patience") or 0)
     min_delta = float(es.get("min_delta") or 0.0)
@@ -433,14 +441,14 @@ def check_early_stopping_premature(h: SearchHistory) -> list[Finding]:
         sign = h.objective.sign
     else:
         sign = 1 if (infer_direction(monitor) or "min") == "min" else -1
-    asked = max((int(t.attrs.get("epochs_asked") or 0) for t in stopped), default=0) or None
+    asked = max((int(t.attrs.get(EPOCHS_ASKED) or 0) for t in stopped), default=0) or None
     affected: dict[str, dict[str, Any]] = {}
     rates, noises = [], []
     for t in stopped:
         _, g = _goodness_curve(h, t, monitor if monitor != h.objective.name else None, sign)
         if len(g) < 2:
             continue
-        own = t.attrs["early_stopping"]
+        own = t.attrs[EARLY_STOPPING]
         v = _es_verdict(g, int(own.get("patience") or 0), float(own.get("min_delta") or 0), asked)
         if v["reasons"]:
             affected[t.trial_id] = v
@@ -486,8 +494,8 @@ def check_overfitting(h: SearchHistory) -> list[Finding]:
     train, sign = objective.name[4:], objective.sign
     eligible, rows = 0, []
     for t in h.completed:
-        es = t.attrs.get("early_stopping") or {}
-        if t.attrs.get("stopped_early") and es.get("monitor") == objective.name:
+        es = t.attrs.get(EARLY_STOPPING) or {}
+        if t.attrs.get(STOPPED_EARLY) and es.get("monitor") == objective.name:
             continue  # EarlyStopping on the objective already cut the overfitting short
         pairs = [(s.step, s.metrics[objective.name], s.metrics[train]) for s in t.steps
                  if math.isfinite(s.metrics.get(objective.name, math.nan))

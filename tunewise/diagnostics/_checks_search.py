@@ -249,7 +249,7 @@ def _final_attempts(h: SearchHistory) -> list[FrozenTrial]:
     last: dict[int, FrozenTrial] = {}
     for t in sorted(h.trials, key=lambda t: t.number):
         last[t.number if t.retry_of is None else t.retry_of] = t
-    return [t for t in last.values() if t.state is not TrialState.RUNNING]
+    return [t for t in last.values() if t.state.is_finished]
 
 
 def _failure_kind(reason: str | None) -> str:

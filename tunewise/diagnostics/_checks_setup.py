@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 from ..objective import MultiObjective, Objective, infer_direction
 from ..trial import FrozenTrial, Step, TrialState
+from ..trial_attrs import EXECUTIONS, SPREAD_SUFFIX
 from ._model import Check, Finding, SearchHistory
 from ._stats import jitter, spearman
 
@@ -43,7 +44,7 @@ MISMATCH_MIN_GAP_SHARE = 0.1
 MISMATCH_NOISE_FACTOR = 2.0
 
 #: Metric names that are bookkeeping, not quality: the spread across executions and its count.
-_BOOKKEEPING = re.compile(r"(__std$|^executions$)")
+_BOOKKEEPING = re.compile(rf"({re.escape(SPREAD_SUFFIX)}$|^{re.escape(EXECUTIONS)}$)")
 #: Known-direction metrics that are not what a user "cares about" instead of the objective:
 #: losses (surrogates; direction-suspect compares against the loss), raw confusion counts
 #: (true_positives is maximised by predicting everything positive) and costs such as time
@@ -75,7 +76,7 @@ def _split(names: str) -> list[str]:
 
 def _missing(h: SearchHistory, t: FrozenTrial) -> tuple[list[str], set[str]] | None:
     """The objective names ``t`` never logged and the names it did log; None if it logged them."""
-    if t.state in (TrialState.RUNNING, TrialState.COMPLETED):
+    if t.state in (TrialState.RUNNING, TrialState.WAITING, TrialState.COMPLETED):
         return None
     reason = t.reason or ""
     keras = _NOT_LOGGED.search(reason)

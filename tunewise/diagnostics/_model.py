@@ -52,6 +52,8 @@ class SearchHistory:
     space: tuple[HyperParameter, ...] = ()
     settings: dict[str, Any] = field(default_factory=dict)
     location: str = ""
+    run_log: tuple[dict[str, Any], ...] = ()
+    """One entry per ``optimize`` call, oldest first (when, how many trials, why it stopped)."""
 
     # ---------------------------------------------------------------- derived views
     @property
@@ -69,7 +71,8 @@ class SearchHistory:
 
     @property
     def runs(self) -> list[dict[str, Any]]:
-        return list(self.settings.get("runs", []))
+        # Databases older than schema 3 kept the run log in the settings blob.
+        return list(self.run_log) or list(self.settings.get("runs", []))
 
     @property
     def algorithm(self) -> str:
@@ -112,6 +115,7 @@ class SearchHistory:
             space=tuple(study.space),
             settings=study.settings,
             location=study.location,
+            run_log=tuple(study.runs),
         )
 
     @classmethod
@@ -125,6 +129,7 @@ class SearchHistory:
             space=tuple(hyperparameter_from_config(c) for c in record.space),
             settings=dict(record.settings),
             location=storage.location,
+            run_log=tuple(storage.get_runs(record.id)),
         )
 
 

@@ -1,7 +1,9 @@
-"""The engine: studies (ask/tell and the search loop), their console output and summaries."""
+"""The engine: studies (ask/tell and the search loop), executors, console output, summaries."""
 
 from ._console import ConsoleReporter
+from ._executors import Executor, InProcessExecutor
 from ._opening import HEARTBEAT_INTERVAL_S, STALE_AFTER_S
+from ._processes import ProcessExecutor
 from ._ray import RayExecutor
 from ._results import ResultsSummary
 from ._study import Study
@@ -10,6 +12,9 @@ __all__ = [
     "HEARTBEAT_INTERVAL_S",
     "STALE_AFTER_S",
     "ConsoleReporter",
+    "Executor",
+    "InProcessExecutor",
+    "ProcessExecutor",
     "RayExecutor",
     "ResultsSummary",
     "Study",

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..trial import FrozenTrial
+from ..trial_attrs import EPOCHS_RUN, STOPPED_EARLY
 
 if TYPE_CHECKING:
     import pandas
@@ -47,7 +48,7 @@ def _final_metrics(trial: FrozenTrial) -> dict[str, float]:
 
 
 def _epochs_run(trial: FrozenTrial) -> int | None:
-    run = trial.attrs.get("epochs_run")
+    run = trial.attrs.get(EPOCHS_RUN)
     if isinstance(run, list) and run:
         return int(max(run))
     return len(trial.steps) if trial.steps else None
@@ -68,7 +69,7 @@ def trial_rows(
         names += [k for k in t.values if k not in names]
     rows = []
     for t in trials:
-        stopped = t.attrs.get("stopped_early")
+        stopped = t.attrs.get(STOPPED_EARLY)
         row: dict[str, Any] = {
             "number": t.number,
             "state": t.state.value,

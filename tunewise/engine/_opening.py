@@ -8,6 +8,7 @@ search runs as a new study beside it, and the caller is told so in one line.
 
 from __future__ import annotations
 
+import collections
 import os
 import socket
 import time
@@ -133,3 +134,85 @@ def open_study(
             "trials are not ranked with these."
         )
     return Opened(record, resumed=False, notes=notes, events=events)
+
+
+def check_arguments(
+    score: str,
+    max_retries_per_trial: int,
+    max_consecutive_failed_trials: int,
+    pruner: Any,
+    scheduler: Any,
+) -> None:
+    """Refuse bad ``Study`` arguments with the value and the fix."""
+    from ..schedulers import Pruner, Scheduler
+    from ..trial import SCORE_RULES
+
+    if score not in SCORE_RULES:
+        raise ValueError(f"score={score!r} is not one of {SCORE_RULES}; use 'best' or 'last'.")
+    for label, value in (
+        ("max_retries_per_trial", max_retries_per_trial),
+        ("max_consecutive_failed_trials", max_consecutive_failed_trials),
+    ):
+        if int(value) < 0:
+            raise ValueError(f"{label}={value!r} must be >= 0.")
+    if pruner is not None and not isinstance(pruner, Pruner):
+        raise TypeError(
+            f"pruner must be a tunewise.schedulers.Pruner (e.g. MedianPruner()) or None, got "
+            f"{type(pruner).__name__}."
+        )
+    if scheduler is not None and not isinstance(scheduler, Scheduler):
+        raise TypeError(
+            "scheduler must be a tunewise.schedulers.Scheduler (e.g. HyperbandScheduler(81)) "
+            f"or None, got {type(scheduler).__name__}."
+        )
+
+
+def liveness_periods(heartbeat_interval: float, stale_after: float | None) -> tuple[float, float]:
+    """``(heartbeat_interval, stale_after)`` in seconds, checked; ``stale_after`` defaults to
+    six heartbeats."""
+    if not float(heartbeat_interval) > 0:
+        raise ValueError(f"heartbeat_interval={heartbeat_interval!r} must be > 0 seconds.")
+    interval = float(heartbeat_interval)
+    stale = (
+        float(stale_after)
+        if stale_after is not None
+        else STALE_AFTER_S * interval / HEARTBEAT_INTERVAL_S
+    )
+    if stale <= interval:
+        raise ValueError(
+            f"stale_after={stale_after!r} must exceed heartbeat_interval={interval:g}, or live "
+            f"trials would be failed; use e.g. stale_after={6 * interval:g}."
+        )
+    return interval, stale
+
+
+def resume_note(study: Any) -> str:
+    """The line a resumed study says: what is stored, the best so far, and any trial a dead
+    worker left RUNNING (read only: the next search fails and re-runs it)."""
+    counts = collections.Counter(t.state.value.lower() for t in study.trials)
+    detail = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no trials"
+    best = study.best_trial
+    best_text = (
+        f"; best {study.objective.name} so far {best.score:.6g} (trial #{best.number})"
+        if best
+        else ""
+    )
+    wall = time.time()
+    cut = [
+        number
+        for _id, number, worker, beat in study.storage.running_trials(study.study_id)
+        if worker_is_dead(worker, beat, wall, study.stale_after)
+    ]
+    cut_text = ""
+    if cut:
+        named = f"trial {cut[0]} was" if len(cut) == 1 else (
+            "trials " + ", ".join(str(n) for n in cut) + " were"
+        )
+        cut_text = (
+            f" {named[0].upper()}{named[1:]} left RUNNING by a worker that is gone: the next "
+            "search marks it FAILED and re-runs it."
+        )
+    return (
+        f"Resuming study {study.name!r} from {study.location}: {len(study.trials)} trials "
+        f"stored ({detail}){best_text}.{cut_text}"
+    )

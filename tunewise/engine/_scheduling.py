@@ -9,8 +9,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..schedulers import WAIT, Job, Plan, job_of, plan_next, total_units_trained
-from ..schedulers._base import job_from_values, without_budget_keys
+from ..schedulers import WAIT, Plan, plan_next, total_units_trained
 
 if TYPE_CHECKING:
     from ..space import HyperParameters
@@ -21,7 +20,7 @@ WAIT_POLL_S = 0.2
 
 
 def next_plan(study: Study, rng: Any) -> Plan | None:
-    """The scheduler's next trial for ``study`` (called with the study's lock held).
+    """The scheduler's next trial for ``study`` (called with ``study.lock`` held).
 
     When the scheduler must wait for running trials of *other* workers, this polls the
     storage until it can go on. When the pending trials are this process's own (ask/tell
@@ -29,32 +28,19 @@ def next_plan(study: Study, rng: Any) -> Plan | None:
     """
     while True:
         plan = plan_next(
-            study.scheduler, study.sampler, study._tunable_space(), study.trials, rng
+            study.scheduler, study.sampler, study.tunable_space(), study.trials, rng
         )
-        note = study.sampler.pop_note()
-        if note:
-            study.reporter.note(note)
+        study.say(study.sampler.pop_note())
         if plan is not WAIT:
             return plan
-        if study._running or not study.storage.shared:
+        if study.running or not study.storage.shared:
             return None
-        study._lock.release()
+        study.lock.release()
         try:
             time.sleep(WAIT_POLL_S)
         finally:
-            study._lock.acquire()
-        study._sync(force=True)
-
-
-def rerun_job(study: Study, retry_of: int, values: dict[str, Any]) -> tuple[dict[str, Any], Job | None]:
-    """A re-run repeats its original's job (budget, parent...) with its configuration."""
-    job = None
-    position = study._index.get(retry_of)
-    if position is not None:
-        job = job_of(study.trials[position])
-    if job is None:
-        job = job_from_values(values)
-    return without_budget_keys(values), job
+            study.lock.acquire()
+        study.sync(force=True)
 
 
 def stored_values(hps: HyperParameters) -> dict[str, Any]:
@@ -68,7 +54,7 @@ def stored_values(hps: HyperParameters) -> dict[str, Any]:
 
 def schedule_complete(study: Study) -> bool:
     """Whether the scheduler has handed out its whole schedule and nothing of it still runs."""
-    return not study._running and study.scheduler.next_job(study.trials, new_configs=True) is None
+    return not study.running and study.scheduler.next_job(study.trials, new_configs=True) is None
 
 
 def complete_note(study: Study, already: bool = False) -> str:

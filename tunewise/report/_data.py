@@ -15,6 +15,7 @@ from typing import Any
 from ..diagnostics import SearchHistory
 from ..space import Boolean, Choice, Float, HyperParameter, Int
 from ..trial import FrozenTrial, TrialState
+from ..trial_attrs import STOPPED_EARLY
 
 
 def _finite(value: Any) -> bool:
@@ -105,7 +106,7 @@ def learning_curves(history: SearchHistory, metric: str | None = None) -> Learni
                 values=values,
                 best_step=t.best_step,
                 pruned=t.state is TrialState.PRUNED,
-                stopped_early=bool(t.attrs.get("stopped_early", False)),
+                stopped_early=bool(t.attrs.get(STOPPED_EARLY, False)),
             )
         )
     name = history.objective.name if metric is None else metric

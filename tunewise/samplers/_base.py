@@ -49,6 +49,12 @@ class Sampler(abc.ABC):
         on. The default (samplers without such a start) is the sampler itself."""
         return self
 
+    def claims(self, space: Sequence[HyperParameter]) -> bool:
+        """Whether each suggestion claims its configuration in the storage, so that workers
+        sharing a study never run one twice (finite enumerations: a grid, random search of a
+        finite space). Default False: a model's suggestions are spread by pending trials."""
+        return False
+
     def pop_note(self) -> str | None:
         """A one-line message for the user (e.g. which model was chosen), at most once."""
         return None

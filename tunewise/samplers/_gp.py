@@ -317,7 +317,7 @@ class GPSampler(Sampler):
         rng: np.random.Generator,
     ) -> dict[str, Any] | None:
         scored_keys = {table.keys[i] for i in np.flatnonzero(table.scored)}
-        running = np.array([t.state is TrialState.RUNNING for t in trials], dtype=bool)
+        running = np.array([not t.state.is_finished for t in trials], dtype=bool)
         # Scored trials, and failed ones whose configuration never got a score.
         use = table.scored | np.array(
             [not running[i] and table.keys[i] not in scored_keys for i in range(len(trials))],

@@ -50,6 +50,9 @@ class GridSampler(Sampler):
     def new_value(self, hp: HyperParameter, rng: np.random.Generator) -> Any:
         return hp.default
 
+    def claims(self, space: Sequence[HyperParameter]) -> bool:
+        return True
+
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "float_points": self.float_points}
 

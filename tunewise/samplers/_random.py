@@ -55,3 +55,7 @@ class RandomSampler(Sampler):
         if not untried:
             return None
         return untried[int(rng.integers(len(untried)))]
+
+    def claims(self, space: Sequence[HyperParameter]) -> bool:
+        """A finite space is enumerated without repeats: each configuration is claimed."""
+        return bool(space) and count_configurations(list(space)) is not None

@@ -238,7 +238,7 @@ def _outcome_rank(t: FrozenTrial) -> int:
     """Which attempt of a configuration speaks for it: scored > running > failed or pruned."""
     if t.state is TrialState.COMPLETED and t.score is not None:
         return 2
-    return 1 if t.state is TrialState.RUNNING else 0
+    return 1 if not t.state.is_finished else 0
 
 
 def _one_per_configuration(trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:

@@ -37,8 +37,8 @@ BRACKET_KEY = "tuner/bracket"
 ROUND_KEY = "tuner/round"
 PARENT_KEY = "tuner/trial_id"
 BUDGET_KEYS = (EPOCHS_KEY, INITIAL_EPOCH_KEY, BRACKET_KEY, ROUND_KEY, PARENT_KEY)
-#: Stored with a RUNNING trial's values only (replaced when it finishes), so that other
-#: workers place it in its Hyperband bracket before its attrs are stored.
+#: Databases before schema 3 stored a RUNNING scheduled trial's bracket among its values;
+#: read back for them only (a trial's job is stored as its attrs when it is created).
 BRACKET_INDEX_KEY = "tunewise/bracket_index"
 
 
@@ -93,14 +93,6 @@ class Job:
             "bracket_index": self.bracket_index,
         }
 
-    def stored_values(self) -> dict[str, Any]:
-        """What a RUNNING trial is stored with besides its configuration (other workers read
-        its job from these until its attrs are stored)."""
-        out = self.hp_values()
-        if self.bracket_index is not None:
-            out[BRACKET_INDEX_KEY] = self.bracket_index
-        return out
-
     def hp_values(self) -> dict[str, Any]:
         """Keras Tuner's ``tuner/...`` values for this job (``tuner/trial_id`` only when
         promoted, as in Keras Tuner)."""
@@ -116,8 +108,9 @@ class Job:
 
 
 def job_of(trial: FrozenTrial) -> Job | None:
-    """The job a trial ran (from its attrs, else from ``tuner/...`` values a running trial of
-    another worker was stored with); None for a trial no scheduler assigned."""
+    """The job a trial ran, from its attrs (stored when it was created); for databases before
+    schema 3, from the ``tuner/...`` values a running trial was stored with. None for a trial
+    no scheduler assigned."""
     attrs = trial.attrs or {}
     if "budget" in attrs and attrs["budget"] is not None:
         return Job(
@@ -189,7 +182,7 @@ def units_trained(trial: FrozenTrial) -> int:
 
 def total_units_trained(trials: Sequence[FrozenTrial]) -> int:
     """Budget units (epochs) the whole search trained, over every trial."""
-    return sum(units_trained(t) for t in trials if t.state is not TrialState.RUNNING)
+    return sum(units_trained(t) for t in trials if t.state.is_finished)
 
 
 def ranked_at(

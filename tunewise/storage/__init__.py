@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from ._base import NewTrial, Storage, StudyRecord, TrialNumberTaken
+from ._base import ConfigurationTaken, NewTrial, Storage, StudyRecord, TrialNumberTaken
 from ._memory import InMemoryStorage
 from ._schema import MIGRATIONS, SCHEMA_VERSION, SchemaVersionError
 from ._sql import POOL_SIZE_PER_WORKER, SQLStorage, StorageError, masked_url
@@ -52,6 +52,7 @@ __all__ = [
     "MIGRATIONS",
     "POOL_SIZE_PER_WORKER",
     "SCHEMA_VERSION",
+    "ConfigurationTaken",
     "InMemoryStorage",
     "NewTrial",
     "SQLStorage",

@@ -12,16 +12,23 @@ History:
 * 2: ``tunewise_studies.next_number`` and ``n_slots`` (the study row hands out trial numbers
   and counts the trials that count toward ``max_trials``, atomically, under one row lock), and
   an index on ``tunewise_trials (study_id, state)`` for the running-trial scans of many workers.
+* 3: ``tunewise_trials.owner_token`` (the token of the worker that owns a RUNNING trial: steps
+  and results are stored only with it) and ``config_key`` (a hash of the configuration of a
+  trial of a finite enumeration, unique per study, so that N workers claim each configuration
+  once); WAITING trials (stored re-runs any worker claims); the run log moved from the study's
+  settings blob (``settings["runs"]``, rewritten whole by every run) to ``tunewise_runs``,
+  one appended row per run.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: Any constant works; it only has to be the same for every tunewise process.
 _PG_SCHEMA_LOCK = 0x74756E65  # "tune"
@@ -70,8 +77,12 @@ trials_table = sa.Table(
     sa.Column("heartbeat_at", sa.Float, nullable=False),
     sa.Column("worker", sa.String(256), nullable=False),
     sa.Column("attrs", sa.Text, nullable=False, server_default="{}"),
+    # v3: the owner's token (RUNNING trials) and the configuration's claim (enumerations).
+    sa.Column("owner_token", sa.String(64), nullable=True),
+    sa.Column("config_key", sa.String(64), nullable=True),
     sa.UniqueConstraint("study_id", "number", name="uq_tunewise_trial_number"),
     sa.Index("ix_tunewise_trials_study_state", "study_id", "state"),
+    sa.Index("uq_tunewise_trials_config_key", "study_id", "config_key", unique=True),
 )
 
 steps_table = sa.Table(
@@ -86,6 +97,22 @@ steps_table = sa.Table(
     sa.Column("step", sa.Integer, primary_key=True),
     sa.Column("at", sa.Float, nullable=False),
     sa.Column("metrics", sa.Text, nullable=False),
+)
+
+
+runs_table = sa.Table(
+    "tunewise_runs",
+    _metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "study_id",
+        sa.Integer,
+        sa.ForeignKey("tunewise_studies.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("record", sa.Text, nullable=False),
 )
 
 
@@ -111,8 +138,36 @@ def _v1_to_v2(conn: sa.Connection) -> None:
     )
 
 
+def _v2_to_v3(conn: sa.Connection) -> None:
+    for column in ("owner_token", "config_key"):
+        conn.exec_driver_sql(f"ALTER TABLE tunewise_trials ADD COLUMN {column} VARCHAR(64)")
+    conn.exec_driver_sql(
+        "CREATE UNIQUE INDEX IF NOT EXISTS uq_tunewise_trials_config_key "
+        "ON tunewise_trials (study_id, config_key)"
+    )
+    runs_table.create(conn, checkfirst=True)
+    rows = conn.execute(sa.select(studies_table.c.id, studies_table.c.settings)).all()
+    for study_id, text in rows:
+        settings = json.loads(text)
+        runs = settings.pop("runs", None)
+        if runs is None:
+            continue
+        for run in runs:
+            at = run.get("started_at") or run.get("finished_at") or 0.0
+            conn.execute(
+                runs_table.insert().values(
+                    study_id=study_id, at=float(at), record=json.dumps(run, allow_nan=True)
+                )
+            )
+        conn.execute(
+            studies_table.update()
+            .where(studies_table.c.id == study_id)
+            .values(settings=json.dumps(settings, allow_nan=True, separators=(",", ":")))
+        )
+
+
 #: ``MIGRATIONS[v]`` upgrades a database from version ``v`` to ``v + 1``.
-MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {1: _v1_to_v2}
+MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def ensure_schema(engine: sa.Engine, location: str) -> int:

@@ -28,10 +28,21 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 
+from .. import trial_attrs as keys
+from ..errors import TrialNotOwnedError
 from ..trial import FrozenTrial, Step, TrialState
-from ._base import NewTrial, Storage, StudyRecord, TrialNumberTaken
+from ._base import (
+    ENGINE_ATTRS,
+    ConfigurationTaken,
+    NewTrial,
+    Storage,
+    StudyRecord,
+    TrialNumberTaken,
+    not_owned_message,
+)
 from ._schema import (
     ensure_schema,
+    runs_table,
     steps_table,
     studies_table,
     trials_table,
@@ -51,6 +62,9 @@ _INSERT_TRIAL = trials_table.insert().values(
     started_at=sa.bindparam("p_started_at"),
     heartbeat_at=sa.bindparam("p_started_at"),
     worker=sa.bindparam("p_worker"),
+    owner_token=sa.bindparam("p_token"),
+    config_key=sa.bindparam("p_config_key"),
+    attrs=sa.bindparam("p_attrs"),
 )
 _s = studies_table.c
 # Reserve a trial number (and a max_trials slot unless a re-run) on the study row: one UPDATE
@@ -75,25 +89,55 @@ _INSERT_STEP = steps_table.insert().values(
     at=sa.bindparam("p_at"),
     metrics=sa.bindparam("p_metrics"),
 )
-_BEAT_ONE = (
+_RUNNING = TrialState.RUNNING.value
+# A step or a result is stored only while the trial is RUNNING and owned by the caller.
+_BEAT_OWNED = (
     trials_table.update()
     .where(_t.id == sa.bindparam("p_trial_id"))
+    .where(_t.state == _RUNNING)
+    .where(_t.owner_token == sa.bindparam("p_token"))
     .values(heartbeat_at=sa.bindparam("p_at"))
 )
-_FINISH_TRIAL = (
+_BEAT_RUNNING = (
     trials_table.update()
     .where(_t.id == sa.bindparam("p_trial_id"))
-    .values(
-        state=sa.bindparam("p_state"),
-        params=sa.bindparam("p_params"),
-        score=sa.bindparam("p_score"),
-        best_step=sa.bindparam("p_best_step"),
-        reason=sa.bindparam("p_reason"),
-        finished_at=sa.bindparam("p_finished_at"),
-        heartbeat_at=sa.bindparam("p_finished_at"),
-        attrs=sa.bindparam("p_attrs"),
-    )
+    .where(_t.state == _RUNNING)
+    .values(heartbeat_at=sa.bindparam("p_at"))
 )
+_FINISH_VALUES = {
+    "state": sa.bindparam("p_state"),
+    "params": sa.bindparam("p_params"),
+    "score": sa.bindparam("p_score"),
+    "best_step": sa.bindparam("p_best_step"),
+    "reason": sa.bindparam("p_reason"),
+    "finished_at": sa.bindparam("p_finished_at"),
+    "heartbeat_at": sa.bindparam("p_finished_at"),
+    "attrs": sa.bindparam("p_attrs"),
+}
+_FINISH_RUNNING = (
+    trials_table.update()
+    .where(_t.id == sa.bindparam("p_trial_id"))
+    .where(_t.state == _RUNNING)
+    .values(**_FINISH_VALUES)
+)
+_FINISH_OWNED = _FINISH_RUNNING.where(_t.owner_token == sa.bindparam("p_token"))
+
+
+def _frozen(r: Any, steps: Sequence[Step]) -> FrozenTrial:
+    return FrozenTrial(
+        number=r.number,
+        state=TrialState(r.state),
+        values=json.loads(r.params),
+        steps=tuple(steps),
+        score=r.score,
+        best_step=r.best_step,
+        reason=r.reason,
+        retry_of=r.retry_of,
+        started_at=r.started_at,
+        finished_at=r.finished_at,
+        attrs=json.loads(r.attrs),
+        storage_id=r.id,
+    )
 
 
 class StorageError(RuntimeError):
@@ -214,6 +258,7 @@ class SQLStorage(Storage):
             trial_ids = sa.select(trials_table.c.id).where(trials_table.c.study_id == study_id)
             conn.execute(steps_table.delete().where(steps_table.c.trial_id.in_(trial_ids)))
             conn.execute(trials_table.delete().where(trials_table.c.study_id == study_id))
+            conn.execute(runs_table.delete().where(runs_table.c.study_id == study_id))
             conn.execute(studies_table.delete().where(studies_table.c.id == study_id))
 
     def save_space(self, study_id: Any, space: list[dict[str, Any]]) -> None:
@@ -232,6 +277,26 @@ class SQLStorage(Storage):
                 .values(settings=_dumps(settings))
             )
 
+    def get_space(self, study_id: Any) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            text = conn.execute(sa.select(_s.space).where(_s.id == study_id)).scalar()
+        return json.loads(text) if text else []
+
+    def append_run(self, study_id: Any, record: dict[str, Any]) -> None:
+        at = float(record.get("started_at") or time.time())
+        with self.engine.begin() as conn:
+            conn.execute(
+                runs_table.insert().values(study_id=study_id, at=at, record=_dumps(record))
+            )
+
+    def get_runs(self, study_id: Any) -> list[dict[str, Any]]:
+        r = runs_table.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(r.record).where(r.study_id == study_id).order_by(r.id)
+            ).all()
+        return [json.loads(row[0]) for row in rows]
+
     # ------------------------------------------------------------------ trials
     def create_trial(
         self,
@@ -242,6 +307,10 @@ class SQLStorage(Storage):
         worker: str,
         max_trials: int | None = None,
         expect_number: int | None = None,
+        *,
+        token: str | None = None,
+        attrs: dict[str, Any] | None = None,
+        claim_key: str | None = None,
     ) -> NewTrial | None:
         params = _dumps(values)
         if retry_of is not None:
@@ -254,38 +323,91 @@ class SQLStorage(Storage):
         if expect_number is not None:
             reserve = reserve.where(_s.next_number == sa.bindparam("p_expect"))
             args["p_expect"] = int(expect_number)
-        with self.engine.begin() as conn:
-            next_number = conn.execute(reserve, args).scalar()
-            if next_number is None:
-                if expect_number is not None:
-                    current = conn.execute(
-                        sa.select(_s.next_number).where(_s.id == study_id)
-                    ).scalar()
-                    if current is not None and int(current) != int(expect_number):
-                        raise TrialNumberTaken(
-                            f"trial number {expect_number} is taken in study {study_id!r} "
-                            f"(next is {current})"
-                        )
-                if retry_of is None and max_trials is not None:
-                    return None  # the study is full: max_trials reached
-                raise KeyError(f"No study with id {study_id!r} in {self.location}.")
-            number = int(next_number) - 1
-            result = conn.execute(
-                _INSERT_TRIAL,
-                {
-                    "p_study_id": study_id,
-                    "p_number": number,
-                    "p_state": TrialState.RUNNING.value,
-                    "p_params": params,
-                    "p_retry_of": retry_of,
-                    "p_started_at": started_at,
-                    "p_worker": worker,
-                },
-            )
-            return NewTrial(result.inserted_primary_key[0], number)
+        try:
+            with self.engine.begin() as conn:
+                # The study row's UPDATE comes first: it serialises creators (row lock), so
+                # the claim check below sees every claim committed before ours.
+                next_number = conn.execute(reserve, args).scalar()
+                if next_number is None:
+                    if expect_number is not None:
+                        current = conn.execute(
+                            sa.select(_s.next_number).where(_s.id == study_id)
+                        ).scalar()
+                        if current is not None and int(current) != int(expect_number):
+                            raise TrialNumberTaken(
+                                f"trial number {expect_number} is taken in study {study_id!r} "
+                                f"(next is {current})"
+                            )
+                    if retry_of is None and max_trials is not None:
+                        return None  # the study is full: max_trials reached
+                    raise KeyError(f"No study with id {study_id!r} in {self.location}.")
+                if claim_key is not None and conn.execute(
+                    sa.select(_t.number)
+                    .where(_t.study_id == study_id)
+                    .where(_t.config_key == claim_key)
+                ).first():
+                    raise ConfigurationTaken(claim_key)
+                number = int(next_number) - 1
+                result = conn.execute(
+                    _INSERT_TRIAL,
+                    {
+                        "p_study_id": study_id,
+                        "p_number": number,
+                        "p_state": _RUNNING,
+                        "p_params": params,
+                        "p_retry_of": retry_of,
+                        "p_started_at": started_at,
+                        "p_worker": worker,
+                        "p_token": token,
+                        "p_config_key": claim_key,
+                        "p_attrs": _dumps(attrs or {}),
+                    },
+                )
+                return NewTrial(result.inserted_primary_key[0], number)
+        except sa.exc.IntegrityError:
+            if claim_key is None:
+                raise
+            raise ConfigurationTaken(claim_key) from None  # the unique index caught a race
 
-    def add_step(self, trial_id: Any, step: Step) -> None:
+    def claim_waiting_trial(
+        self, study_id: Any, worker: str, token: str, at: float
+    ) -> FrozenTrial | None:
+        waiting = (
+            sa.select(_t.id)
+            .where(_t.study_id == study_id)
+            .where(_t.state == TrialState.WAITING.value)
+            .order_by(_t.number)
+            .limit(1)
+            .with_for_update(skip_locked=True)  # PostgreSQL; SQLite: BEGIN IMMEDIATE
+        )
         with self.engine.begin() as conn:
+            for _ in range(100):  # each lost race means another worker took one
+                trial_id = conn.execute(waiting).scalar()
+                if trial_id is None:
+                    return None
+                taken = conn.execute(
+                    trials_table.update()
+                    .where(_t.id == trial_id)
+                    .where(_t.state == TrialState.WAITING.value)
+                    .values(
+                        state=_RUNNING,
+                        worker=worker,
+                        owner_token=token,
+                        started_at=at,
+                        heartbeat_at=at,
+                    )
+                ).rowcount
+                if taken == 1:
+                    row = conn.execute(sa.select(trials_table).where(_t.id == trial_id)).one()
+                    return _frozen(row, ())
+        return None
+
+    def add_step(self, trial_id: Any, step: Step, token: str | None = None) -> None:
+        with self.engine.begin() as conn:
+            beat = _BEAT_RUNNING if token is None else _BEAT_OWNED
+            args = {"p_trial_id": trial_id, "p_at": step.at, "p_token": token}
+            if conn.execute(beat, args).rowcount != 1:
+                raise TrialNotOwnedError(self._not_owned(conn, trial_id))
             conn.execute(
                 _INSERT_STEP,
                 {
@@ -295,7 +417,12 @@ class SQLStorage(Storage):
                     "p_metrics": _dumps(step.metrics),
                 },
             )
-            conn.execute(_BEAT_ONE, {"p_trial_id": trial_id, "p_at": step.at})
+
+    def _not_owned(self, conn: Any, trial_id: Any) -> str:
+        row = conn.execute(sa.select(_t.number, _t.state).where(_t.id == trial_id)).first()
+        if row is None:
+            return not_owned_message(f"with id {trial_id!r}", None)
+        return not_owned_message(row.number, row.state)
 
     def finish_trial(
         self,
@@ -307,10 +434,15 @@ class SQLStorage(Storage):
         reason: str | None,
         finished_at: float,
         attrs: dict[str, Any] | None = None,
-    ) -> None:
+        *,
+        token: str | None = None,
+        rerun_cap: int = 0,
+        rerun_attrs: dict[str, Any] | None = None,
+    ) -> NewTrial | None:
         with self.engine.begin() as conn:
-            conn.execute(
-                _FINISH_TRIAL,
+            statement = _FINISH_RUNNING if token is None else _FINISH_OWNED
+            done = conn.execute(
+                statement,
                 {
                     "p_trial_id": trial_id,
                     "p_state": state.value,
@@ -320,8 +452,56 @@ class SQLStorage(Storage):
                     "p_reason": reason,
                     "p_finished_at": finished_at,
                     "p_attrs": _dumps(attrs or {}),
+                    "p_token": token,
                 },
-            )
+            ).rowcount
+            if done != 1:
+                raise TrialNotOwnedError(self._not_owned(conn, trial_id))
+            if state is not TrialState.FAILED or rerun_cap <= 0:
+                return None
+            return self._create_rerun(conn, trial_id, values, rerun_attrs or {}, rerun_cap, finished_at)
+
+    def _create_rerun(
+        self,
+        conn: Any,
+        trial_id: Any,
+        values: dict[str, Any],
+        attrs: dict[str, Any],
+        cap: int,
+        at: float,
+    ) -> NewTrial | None:
+        """The WAITING re-run of failed trial ``trial_id``, if its configuration's attempts
+        (this one included) are at most ``cap``; in the caller's transaction."""
+        row = conn.execute(
+            sa.select(_t.study_id, _t.number, _t.retry_of).where(_t.id == trial_id)
+        ).one()
+        original = row.number if row.retry_of is None else row.retry_of
+        attempts = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(trials_table)
+            .where(_t.study_id == row.study_id)
+            .where(sa.or_(_t.number == original, _t.retry_of == original))
+        ).scalar()
+        if int(attempts) > cap:
+            return None
+        next_number = conn.execute(_RESERVE_RERUN, {"p_study_id": row.study_id}).scalar()
+        number = int(next_number) - 1
+        result = conn.execute(
+            _INSERT_TRIAL,
+            {
+                "p_study_id": row.study_id,
+                "p_number": number,
+                "p_state": TrialState.WAITING.value,
+                "p_params": _dumps(values),
+                "p_retry_of": original,
+                "p_started_at": at,
+                "p_worker": "",
+                "p_token": None,
+                "p_config_key": None,
+                "p_attrs": _dumps({k: v for k, v in attrs.items() if k not in ENGINE_ATTRS}),
+            },
+        )
+        return NewTrial(result.inserted_primary_key[0], number)
 
     def heartbeat(self, trial_ids: Sequence[Any], at: float) -> None:
         if not trial_ids:
@@ -330,7 +510,7 @@ class SQLStorage(Storage):
             conn.execute(
                 trials_table.update()
                 .where(trials_table.c.id.in_(list(trial_ids)))
-                .where(trials_table.c.state == TrialState.RUNNING.value)
+                .where(trials_table.c.state == _RUNNING)
                 .values(heartbeat_at=at)
             )
 
@@ -340,22 +520,37 @@ class SQLStorage(Storage):
             rows = conn.execute(
                 sa.select(t.id, t.number, t.worker, t.heartbeat_at)
                 .where(t.study_id == study_id)
-                .where(t.state == TrialState.RUNNING.value)
+                .where(t.state == _RUNNING)
             ).all()
         return [(r.id, r.number, r.worker, r.heartbeat_at) for r in rows]
 
     def fail_stale_trial(
-        self, trial_id: Any, heartbeat_seen: float, reason: str, at: float
+        self, trial_id: Any, heartbeat_seen: float, reason: str, at: float, rerun_cap: int = 0
     ) -> bool:
         with self.engine.begin() as conn:
+            row = conn.execute(
+                sa.select(_t.params, _t.attrs).where(_t.id == trial_id)
+            ).first()
+            if row is None:
+                return False
+            created_attrs = json.loads(row.attrs)
             result = conn.execute(
                 trials_table.update()
                 .where(_t.id == trial_id)
-                .where(_t.state == TrialState.RUNNING.value)
+                .where(_t.state == _RUNNING)
                 .where(_t.heartbeat_at <= heartbeat_seen)
-                .values(state=TrialState.FAILED.value, reason=reason, finished_at=at)
+                .values(
+                    state=TrialState.FAILED.value,
+                    reason=reason,
+                    finished_at=at,
+                    attrs=_dumps({**created_attrs, keys.CUT_BY_CRASH: True}),
+                )
             )
-            return result.rowcount == 1
+            if result.rowcount != 1:
+                return False
+            if rerun_cap > 0:
+                self._create_rerun(conn, trial_id, json.loads(row.params), created_attrs, rerun_cap, at)
+            return True
 
     def get_trials(
         self, study_id: Any, since_number: int = 0, numbers: Sequence[int] = ()
@@ -379,26 +574,14 @@ class SQLStorage(Storage):
         steps: dict[Any, list[Step]] = {}
         for s in step_rows:
             steps.setdefault(s.trial_id, []).append(Step(s.step, json.loads(s.metrics), s.at))
-        return [
-            FrozenTrial(
-                number=r.number,
-                state=TrialState(r.state),
-                values=json.loads(r.params),
-                steps=tuple(steps.get(r.id, ())),
-                score=r.score,
-                best_step=r.best_step,
-                reason=r.reason,
-                retry_of=r.retry_of,
-                started_at=r.started_at,
-                finished_at=r.finished_at,
-                attrs=json.loads(r.attrs),
-                storage_id=r.id,
-            )
-            for r in rows
-        ]
+        return [_frozen(r, steps.get(r.id, ())) for r in rows]
 
     def __repr__(self) -> str:
         return f"SQLStorage({self.location!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its URL: a worker process opens its own connections."""
+        return (SQLStorage, (self.url.render_as_string(hide_password=False),))
 
     def close(self) -> None:
         self.engine.dispose()

@@ -15,6 +15,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ...errors import FatalValueError
+from ...trial_attrs import (
+    EARLY_STOPPING,
+    EPOCHS_ASKED,
+    EPOCHS_RUN,
+    EXECUTIONS,
+    SPREAD_SUFFIX,
+    STOPPED_EARLY,
+)
 
 if TYPE_CHECKING:
     from ...objective import MultiObjective, Objective
@@ -80,20 +88,20 @@ class TrialRecord:
     def attrs(self) -> dict[str, Any]:
         """Plain facts about the fits, stored with the trial for the doctor."""
         out: dict[str, Any] = {
-            "epochs_asked": max(self.epochs_asked) if self.epochs_asked else None,
-            "epochs_run": [len(r) for r in self.runs],
+            EPOCHS_ASKED: max(self.epochs_asked) if self.epochs_asked else None,
+            EPOCHS_RUN: [len(r) for r in self.runs],
         }
         if self.early_stopping:
             cb = self.early_stopping[0]
-            out["early_stopping"] = {
+            out[EARLY_STOPPING] = {
                 "monitor": getattr(cb, "monitor", None),
                 "patience": int(getattr(cb, "patience", 0)),
                 "min_delta": float(abs(getattr(cb, "min_delta", 0.0))),
                 "restore_best_weights": bool(getattr(cb, "restore_best_weights", False)),
                 "stopped_epochs": [int(getattr(c, "stopped_epoch", 0)) for c in self.early_stopping],
             }
-        if out["epochs_asked"] is not None:
-            out["stopped_early"] = any(n < out["epochs_asked"] for n in out["epochs_run"])
+        if out[EPOCHS_ASKED] is not None:
+            out[STOPPED_EARLY] = any(n < out[EPOCHS_ASKED] for n in out[EPOCHS_RUN])
         return out
 
 
@@ -197,10 +205,6 @@ def is_history_like(result: Any) -> bool:
     return result is None or isinstance(getattr(result, "history", None), Mapping)
 
 
-#: Suffix of the metric that holds the spread (standard deviation) across executions.
-SPREAD_SUFFIX = "__std"
-
-
 def average_runs(runs: Sequence[Run]) -> list[EpochLogs]:
     """Average executions epoch by epoch, adding ``<metric>__std`` for the spread.
 
@@ -219,6 +223,6 @@ def average_runs(runs: Sequence[Run]) -> list[EpochLogs]:
             if len(runs) > 1:
                 epoch[k + SPREAD_SUFFIX] = float(values.std())
         if len(runs) > 1:
-            epoch["executions"] = float(len(present))
+            epoch[EXECUTIONS] = float(len(present))
         averaged.append(epoch)
     return averaged

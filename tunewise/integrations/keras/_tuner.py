@@ -22,7 +22,8 @@ from ...errors import FailedTrialError, TrialPruned
 from ...samplers import Sampler
 from ...schedulers import Pruner, Scheduler
 from ...space import HyperParameters
-from ...trial import FrozenTrial, Trial, TrialState, rank_trials
+from ...trial import FrozenTrial, Trial, rank_trials
+from ...trial_attrs import BUDGET, INITIAL_BUDGET, PARENT
 from .._study_tuner import StudyTunerMixin
 from ._hypermodel import HyperModel, as_hypermodel
 from ._recording import (
@@ -209,7 +210,7 @@ class Tuner(StudyTunerMixin):
         keras.backend.clear_session()
         self.hypermodel.declare_hyperparameters(hp)
         self.hypermodel.build(hp)  # the first trial's clear_session frees this model
-        self.study._merge_space(hp.space, hp.changes)
+        self.study.declare_space(hp)
 
     # ------------------------------------------------------------------ search
     def search(self, *fit_args: Any, **fit_kwargs: Any) -> None:
@@ -254,7 +255,7 @@ class Tuner(StudyTunerMixin):
         recorded = bool(record.runs) and is_history_like(result)
         if not (recorded and record.live_steps):  # else every epoch is stored already
             runs = record.runs if recorded else runs_from_result(result, self.study.objective.name)
-            first = max(trial.next_step(), int(trial.attrs.get("initial_budget") or 0))
+            first = max(trial.next_step(), int(trial.attrs.get(INITIAL_BUDGET) or 0))
             for i, epoch in enumerate(average_runs(runs or [])):
                 trial.report(first + i, epoch)
         if record.pruned_at is not None:  # the pruner stopped the fit: stored PRUNED, no weights
@@ -268,9 +269,9 @@ class Tuner(StudyTunerMixin):
         Under a scheduler (Hyperband) ``fit`` gets ``epochs`` = the trial's budget and
         ``initial_epoch`` = its parent's budget (0 for a new configuration), as in Keras Tuner.
         """
-        if "budget" in trial.attrs:
-            kwargs["epochs"] = int(trial.attrs["budget"])
-            kwargs["initial_epoch"] = int(trial.attrs.get("initial_budget") or 0)
+        if BUDGET in trial.attrs:
+            kwargs["epochs"] = int(trial.attrs[BUDGET])
+            kwargs["initial_epoch"] = int(trial.attrs.get(INITIAL_BUDGET) or 0)
         return [
             self._build_and_fit_model(trial, *args, **copy.copy(kwargs))
             for _ in range(self.executions_per_trial)
@@ -279,7 +280,7 @@ class Tuner(StudyTunerMixin):
     def _build_and_fit_model(self, trial: Trial, *args: Any, **kwargs: Any) -> Any:
         hp = trial.hyperparameters
         model = self._try_build(hp)
-        parent = trial.attrs.get("parent")
+        parent = trial.attrs.get(PARENT)
         if (
             kwargs.get("initial_epoch")
             and parent is not None
@@ -379,7 +380,7 @@ class Tuner(StudyTunerMixin):
         if scheduler is not None:  # a trial that may still be promoted keeps its weights
             keep |= {t.number for t in study.trials if scheduler.may_continue(t, study.trials)}
         for t in study.trials:
-            if t.number not in keep and t.state is not TrialState.RUNNING:
+            if t.number not in keep and t.state.is_finished:
                 path = self._weights_path(t.number)
                 if os.path.exists(path):
                     shutil.rmtree(os.path.dirname(path), ignore_errors=True)

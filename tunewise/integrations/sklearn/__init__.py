@@ -4,7 +4,7 @@
 Needs scikit-learn: ``pip install 'tunewise[sklearn]'``.
 """
 
-from ._cv import CV_FOLDS_ATTR
+from ...trial_attrs import CV_FOLDS as CV_FOLDS_ATTR  # the trial attr naming the fold count
 from ._search_cv import TunewiseSearchCV
 from ._tuner import SklearnTuner
 

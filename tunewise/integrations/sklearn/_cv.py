@@ -26,10 +26,7 @@ import numpy as np
 
 from ...errors import FailedTrialError, TrialPruned
 from ...trial import Trial
-
-#: Trial attribute naming the number of folds: the trial's steps are CV folds, not epochs
-#: (the doctor's learning-curve checks skip such trials).
-CV_FOLDS_ATTR = "cv_folds"
+from ...trial_attrs import CV_FOLDS, EXECUTIONS, FOLD_FAILED, fold_name, spread_name
 
 ScoreFn = Callable[[Any, Any, Any, np.ndarray], dict[str, float]]
 
@@ -157,7 +154,7 @@ def cross_validate_trial(
     failures = failures if failures is not None else FoldFailures()
     raise_errors = isinstance(error_score, str) and error_score == "raise"
     n = len(splits)
-    trial.set_attr(CV_FOLDS_ATTR, n)
+    trial.set_attr(CV_FOLDS, n)
     parallel = n_jobs not in (None, 1)
     batch = max(1, _effective_jobs(n_jobs)) if prune else n
     results: list[FoldResult] = []
@@ -186,7 +183,7 @@ def cross_validate_trial(
                 failures.tracebacks.append(result.error)
                 if _is_nan(error_score):
                     trial.report(k + 1, {"fit_time": result.fit_time, "score_time": 0.0,
-                                         "fold_failed": 1.0})
+                                         FOLD_FAILED: 1.0})
                     raise FailedTrialError(
                         f"fold {k + 1} of {n} raised (error_score=nan fails the trial):\n"
                         f"{result.error}"
@@ -204,17 +201,17 @@ def cross_validate_trial(
             for m in metric_names:
                 test_scores[m].append(result.test[m])
                 metrics[m] = float(np.mean(test_scores[m]))
-                metrics[f"{m}__fold"] = result.test[m]
+                metrics[fold_name(m)] = result.test[m]
                 if result.train is not None and m in result.train:
-                    metrics[f"train_{m}__fold"] = result.train[m]
+                    metrics[fold_name(m, train=True)] = result.train[m]
             metrics["fit_time"] = result.fit_time
             metrics["score_time"] = result.score_time
             if result.error is not None:
-                metrics["fold_failed"] = 1.0
+                metrics[FOLD_FAILED] = 1.0
             if k + 1 == n:
                 for m in metric_names:
-                    metrics[f"{m}__std"] = float(np.std(test_scores[m]))
-                metrics["executions"] = float(n)
+                    metrics[spread_name(m)] = float(np.std(test_scores[m]))
+                metrics[EXECUTIONS] = float(n)
             trial.report(k + 1, metrics)
         start = stop
         if prune and start < n and trial.should_prune():

@@ -18,6 +18,7 @@ import numpy as np
 from numpy.ma import MaskedArray
 
 from ...trial import FrozenTrial
+from ...trial_attrs import fold_name
 
 
 def _fold_table(trials: Sequence[FrozenTrial], n_splits: int, key: str) -> np.ndarray:
@@ -86,9 +87,9 @@ def build_cv_results(
     results["params"] = list(params)
     for m in metric_names:
         label = m if multimetric else "score"
-        sides = [("test", f"{m}__fold")]
+        sides = [("test", fold_name(m))]
         if return_train_score:
-            sides.append(("train", f"train_{m}__fold"))
+            sides.append(("train", fold_name(m, train=True)))
         for side, key in sides:
             table = _fold_table(trials, n_splits, key)
             for k in range(n_splits):

@@ -25,7 +25,6 @@ from ...objective import Objective
 from ...samplers import AutoSampler, Sampler
 from ...schedulers import Pruner
 from ...space import HyperParameters
-from ...trial import TrialState
 from ._cv import FoldFailures, cross_validate_trial
 from ._results import build_cv_results
 from ._space import as_params_for
@@ -365,7 +364,7 @@ class TunewiseSearchCV(BaseSearchCV):
                       failures: FoldFailures) -> None:
         from sklearn.exceptions import FitFailedWarning
 
-        finished = [t for t in study.trials if t.state is not TrialState.RUNNING]
+        finished = [t for t in study.trials if t.state.is_finished]
         if not finished:
             raise ValueError("No trial finished; raise n_trials or the timeout.")
         params = [

@@ -25,7 +25,7 @@ from ...objective import Objective, make_objective
 from ...oracles import as_oracle
 from ...schedulers import Pruner
 from ...space import HyperParameters
-from ...trial import FrozenTrial, Trial, TrialState, rank_trials
+from ...trial import FrozenTrial, Trial, rank_trials
 from .._study_tuner import StudyTunerMixin
 from ..keras._hypermodel import HyperModel, as_hypermodel
 from ..keras._tuner import Oracle as OracleView
@@ -144,7 +144,7 @@ class SklearnTuner(StudyTunerMixin):
         hp = HyperParameters.for_trial(self.study.space, {}, inherited=True)
         self.hypermodel.declare_hyperparameters(hp)
         self.hypermodel.build(hp)
-        self.study._merge_space(hp.space, hp.changes)
+        self.study.declare_space(hp)
 
     # ------------------------------------------------------------------ search
     def search(self, X: Any, y: Any, sample_weight: Any = None, groups: Any = None) -> None:
@@ -230,7 +230,7 @@ class SklearnTuner(StudyTunerMixin):
         ranked = rank_trials(study.trials, study.objective)
         keep = {t.number for t in ranked[: self.keep_best_models]}
         for t in study.trials:
-            if t.number not in keep and t.state is not TrialState.RUNNING:
+            if t.number not in keep and t.state.is_finished:
                 directory = self.get_trial_dir(t.number)
                 if os.path.exists(os.path.join(directory, "model.pickle")):
                     shutil.rmtree(directory, ignore_errors=True)

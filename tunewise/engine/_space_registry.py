@@ -1,0 +1,147 @@
+"""The space registry: every hyperparameter definition a study has seen, stored with it.
+
+Definitions arrive three ways: declared up front (``Study(hyperparameters=...)``, whose names
+are the *declared* ones for ``tune_new_entries``/``allow_new_entries``), registered by an
+integration building its model once (:meth:`SpaceRegistry.merge`), and met while trials run
+(define-by-run: the trial's container reports them when it finishes or reports a step). The
+registry stores the union with the study and reloads what other workers stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..samplers import Sampler
+from ..space import HyperParameter, hyperparameter_from_config, hyperparameter_to_config
+from ..storage import Storage
+
+Change = tuple["HyperParameter | None", HyperParameter]
+
+
+class SpaceRegistry:
+    """The definitions of study ``study_id``, in registration order.
+
+    ``warn(text)`` and ``events`` receive what the user is told when a stored definition
+    changes (the study's reporter and event list).
+    """
+
+    def __init__(
+        self,
+        storage: Storage,
+        study_id: Any,
+        stored: Sequence[dict[str, Any]],
+        warn: Callable[[str], None],
+        events: list[dict[str, Any]],
+    ) -> None:
+        self.storage, self.study_id = storage, study_id
+        self._warn, self._events = warn, events
+        self._space: dict[str, HyperParameter] = {}
+        self._load(stored)
+        self.declared: set[str] = set()
+        """Names given up front (``hyperparameters=``); empty when none were."""
+
+    def _load(self, stored: Sequence[dict[str, Any]]) -> None:
+        for config in stored:
+            hp = hyperparameter_from_config(config)
+            self._space.setdefault(hp.name, hp)
+
+    @property
+    def space(self) -> list[HyperParameter]:
+        return list(self._space.values())
+
+    def get(self, name: str) -> HyperParameter | None:
+        return self._space.get(name)
+
+    def declare(self, space: Sequence[HyperParameter]) -> None:
+        """Register ``space`` as the declared hyperparameters (``hyperparameters=``)."""
+        self.declared = {hp.name for hp in space}
+        self.merge(space, [])
+
+    def tunable(self, tune_new_entries: bool) -> list[HyperParameter]:
+        """The part of the space samplers choose values for."""
+        if tune_new_entries or not self.declared:
+            return self.space
+        return [hp for hp in self._space.values() if hp.name in self.declared]
+
+    def reload(self) -> bool:
+        """Add definitions other workers stored; True when the space grew."""
+        before = len(self._space)
+        self._load(self.storage.get_space(self.study_id))
+        return len(self._space) > before
+
+    def merge(self, space: Sequence[HyperParameter], changes: Sequence[Change]) -> None:
+        """Add or replace definitions and store the space if it changed.
+
+        ``changes`` are (stored definition, new definition) pairs a trial met: each changed
+        stored definition is reported once (the warning and a ``space_changed`` event).
+        """
+        changed = False
+        for old, new in changes:
+            if old is not None and self._space.get(new.name) == old:
+                self._events.append(
+                    {
+                        "event": "space_changed",
+                        "name": new.name,
+                        "old": old.describe(),
+                        "new": new.describe(),
+                    }
+                )
+                self._warn(
+                    f"Search space changed since the stored study: {new.name!r} was "
+                    f"{old.describe()}, now {new.describe()}. Stored trials keep their values "
+                    "and their ranking; new trials sample the new definition."
+                )
+        for hp in space:
+            if self._space.get(hp.name) != hp:
+                self._space[hp.name] = hp
+                changed = True
+        if changed:
+            self.storage.save_space(
+                self.study_id, [hyperparameter_to_config(hp) for hp in self._space.values()]
+            )
+
+    def new_value_hook(
+        self,
+        sampler: Sampler,
+        rng: np.random.Generator,
+        tune_new_entries: bool,
+        allow_new_entries: bool,
+    ) -> Callable[[HyperParameter], Any]:
+        """The value of a hyperparameter first met while a trial runs (define-by-run)."""
+        return NewValue(self.declared, tune_new_entries, allow_new_entries, sampler, rng)
+
+
+class NewValue:
+    """A picklable define-by-run hook (it travels with a trial to a worker process or a
+    Ray task): undeclared names follow ``allow_new_entries``/``tune_new_entries``, the rest
+    get the sampler's value."""
+
+    def __init__(
+        self,
+        declared: set[str],
+        tune_new: bool,
+        allow_new: bool,
+        sampler: Sampler,
+        rng: np.random.Generator,
+    ) -> None:
+        self.declared, self.tune_new, self.allow_new = set(declared), tune_new, allow_new
+        # The base rule needs no sampler state; only a sampler with its own rule travels.
+        own_rule = type(sampler).new_value is not Sampler.new_value
+        self.sampler = sampler if own_rule else None
+        self.rng = rng
+
+    def __call__(self, hp: HyperParameter) -> Any:
+        if self.declared and hp.name not in self.declared:
+            if not self.allow_new:
+                raise ValueError(
+                    f"Hyperparameter {hp.name!r} is not in the declared hyperparameters and "
+                    "allow_new_entries=False. Declare it, or pass allow_new_entries=True."
+                )
+            if not self.tune_new:
+                return hp.default
+        if self.sampler is not None:
+            return self.sampler.new_value(hp, self.rng)
+        return hp.from_unit(self.rng.random())
