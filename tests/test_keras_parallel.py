@@ -55,9 +55,6 @@ def random_search(tmp_path, project_name, objective="val_loss", max_trials=3, **
 
 
 def test_n_jobs_runs_trials_in_worker_processes_with_run_trial_overrides(tmp_path, data):
-    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'tunewise[ray]')")
-    if ray.is_initialized():  # pragma: no cover - another test left Ray running
-        ray.shutdown()
     x, y, xv, yv = data
 
     class PidTuner(tw.RandomSearch):
@@ -74,8 +71,10 @@ def test_n_jobs_runs_trials_in_worker_processes_with_run_trial_overrides(tmp_pat
         seed=1,
         verbose=0,
     )
+    ray_before = "ray" in sys.modules and sys.modules["ray"].is_initialized()
     tuner.search(x, y, epochs=2, validation_data=(xv, yv), verbose=0, n_jobs=2)
-    assert not ray.is_initialized()  # the local Ray that n_jobs started is stopped again
+    # The engine's own worker processes, not Ray: no Ray was started for them.
+    assert ("ray" in sys.modules and sys.modules["ray"].is_initialized()) == ray_before
 
     trials = tuner.study.trials
     assert [t.state for t in trials] == [TrialState.COMPLETED] * 2
@@ -145,6 +144,27 @@ def test_a_pruner_stops_keras_fits_in_ray_tasks(local_ray, tmp_path, data):
         (TrialState.COMPLETED, 3), (TrialState.PRUNED, 2), (TrialState.PRUNED, 2)]
 
 
+def test_a_pruner_stops_keras_fits_in_n_jobs_worker_processes(tmp_path, data):
+    """In a worker process the pruning callback judges each epoch against the study's
+    finished trials as stored. Trials 0 and 1 start together (no trial finished yet); trial 2
+    starts only after one of them finished, so it is stopped at its second epoch."""
+    from tunewise.schedulers import Pruner
+    from tunewise.schedulers._pruners import EVIDENCE_STATES
+
+    class PruneOnceOneFinished(Pruner):  # defined here: it travels by value
+        name = "once-one-finished"
+
+        def should_prune(self, trial_steps, step, others):
+            return step >= 1 and any(t.state in EVIDENCE_STATES for t in others)
+
+    x, y, xv, yv = data
+    tuner = random_search(tmp_path, "prune-jobs", pruner=PruneOnceOneFinished())
+    tuner.search(x, y, epochs=3, validation_data=(xv, yv), verbose=0, n_jobs=2)
+    trials = sorted(tuner.study.trials, key=lambda t: t.number)
+    assert (trials[2].state, len(trials[2].steps)) == (TrialState.PRUNED, 2)
+    assert (TrialState.COMPLETED, 3) in [(t.state, len(t.steps)) for t in trials[:2]]
+
+
 def test_a_ray_trial_that_logs_no_objective_stops_the_search(local_ray, tmp_path, data):
     x, y, _, _ = data
     tuner = random_search(tmp_path, "noval", objective="val_accuracy", max_trials=2)
@@ -185,7 +205,11 @@ def test_parallel_keras_searches_reject_bad_arguments_clearly(tmp_path, data, mo
             locked.search(x, y, executor="ray", **fit)
         assert locked.study.trials == []
 
+    with pytest.raises(TypeError, match=r"hypermodel cannot be sent .*n_jobs=2.*cannot pickle"):
+        locked.search(x, y, n_jobs=2, **fit)  # worker processes: the same check, before any fit
+    assert locked.study.trials == []
+
     monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
-    with pytest.raises(ImportError, match=r"pip install 'tunewise\[ray\]'.*storage="):
-        tuner.search(x, y, n_jobs=2, **fit)
+    with pytest.raises(ImportError, match=r"pip install 'tunewise\[ray\]'"):
+        tuner.search(x, y, executor="ray", **fit)
     assert tuner.study.trials == []  # nothing ran, nothing reached model.fit

@@ -16,7 +16,7 @@ A Keras-Tuner-compatible API over a framework-agnostic ask/tell engine::
 import logging
 
 from . import errors, oracles, schedulers
-from .engine import ConsoleReporter, RayExecutor, ResultsSummary, Study
+from .engine import ConsoleReporter, Executor, ProcessExecutor, RayExecutor, ResultsSummary, Study
 from .errors import (
     FailedTrialError,
     FatalError,
@@ -24,6 +24,7 @@ from .errors import (
     FatalTypeError,
     FatalValueError,
     TooManyFailedTrialsError,
+    TrialNotOwnedError,
     TrialPruned,
 )
 from .integrations.keras import (
@@ -64,6 +65,8 @@ __all__ = [
     "RandomSearch",
     "Tuner",
     "ConsoleReporter",
+    "Executor",
+    "ProcessExecutor",
     "FailedTrialError",
     "FatalError",
     "FatalRuntimeError",
@@ -85,6 +88,7 @@ __all__ = [
     "TPESampler",
     "TooManyFailedTrialsError",
     "Trial",
+    "TrialNotOwnedError",
     "TrialPruned",
     "TrialState",
     "errors",

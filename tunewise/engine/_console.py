@@ -88,7 +88,7 @@ class ConsoleReporter:
         self._run: dict[str, Any] | None = None
         self._ticker: threading.Thread | None = None
         self._stop_ticker = threading.Event()
-        self._suspended = False  # no bar drawn until the next search (worker processes run)
+        self._suspended = False  # no bar drawn until the next search (a fork: the child may print)
         if hasattr(os, "register_at_fork"):
             ref = weakref.ref(self)
             os.register_at_fork(
@@ -97,7 +97,7 @@ class ConsoleReporter:
             )
 
     def _before_fork(self) -> None:
-        """Worker processes are about to print: stop the bar for the rest of this search."""
+        """This process forks (user code): the child may print, so stop the bar for this search."""
         if self._ticker is not None or self._bar_shown:
             self._stop_ticker.set()
             ticker, self._ticker = self._ticker, None

@@ -41,6 +41,9 @@ class Executor(abc.ABC):
     def in_flight(self) -> int:
         """Trials submitted and not yet handed back."""
 
+    def check(self, study: Study) -> None:
+        """Refuse, with the fix, a study this executor cannot serve (before anything runs)."""
+
     def start(self, study: Study, fn: Callable[..., Any], call: Run) -> None:
         """Get ready to run ``fn`` (``call`` is it as ``call(hp, trial)``) for ``study``."""
 
@@ -87,7 +90,14 @@ class InProcessExecutor(Executor):
 
 
 def resolve_executor(study: Study, n_jobs: int, executor: Any) -> Executor:
-    """The executor for ``optimize(n_jobs=..., executor=...)``; errors name the fix."""
+    """The executor for ``optimize(n_jobs=..., executor=...)``, checked against ``study``;
+    errors name the fix."""
+    chosen = _choose(n_jobs, executor)
+    chosen.check(study)
+    return chosen
+
+
+def _choose(n_jobs: int, executor: Any) -> Executor:
     if executor is not None:
         if n_jobs != 1:
             raise ValueError(
@@ -114,13 +124,6 @@ def resolve_executor(study: Study, n_jobs: int, executor: Any) -> Executor:
         n_jobs = os.cpu_count() or 1
     if n_jobs == 1:
         return InProcessExecutor()
-    if not study.storage.shared:
-        raise ValueError(
-            f"n_jobs={n_jobs} runs trials in {n_jobs} processes, which cannot share "
-            "storage='memory' (it lives in one process). Use a storage every process can open: "
-            "storage=None (the SQLite file under directory/project_name) or a database URL "
-            "such as storage='postgresql://user@host/db'."
-        )
     from ._processes import ProcessExecutor
 
     return ProcessExecutor(n_jobs)

@@ -135,7 +135,14 @@ def main() -> None:
     sys_path, cwd = pickle.loads(tasks.recv_bytes())
     sys.path[:0] = [p for p in sys_path if p not in sys.path]
     os.chdir(cwd)
-    runner = _TrialRunner(pickle.loads(tasks.recv_bytes()), log_dir)
+    try:
+        runner = _TrialRunner(pickle.loads(tasks.recv_bytes()), log_dir)
+    except BaseException:  # noqa: BLE001 - told to the parent, which raises it with the fix
+        import traceback
+
+        results.send_bytes(pickle.dumps(("error", traceback.format_exc())))
+        return
+    results.send_bytes(pickle.dumps(("ready", "")))
     while True:
         try:
             message = pickle.loads(tasks.recv_bytes())

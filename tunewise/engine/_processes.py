@@ -63,6 +63,20 @@ class _Worker:
         self.tasks.send_bytes(pickle.dumps((list(sys.path), os.getcwd())))
         self.tasks.send_bytes(setup)
 
+    def wait_ready(self) -> None:
+        """Block until the worker has loaded the search's context; raise what it could not."""
+        try:
+            kind, text = pickle.loads(self.results.recv_bytes())
+        except (EOFError, OSError):
+            code = self.proc.wait()
+            kind, text = "error", f"it exited with code {code} before it was ready"
+        if kind != "ready":
+            raise RuntimeError(
+                f"A worker process (pid {self.proc.pid}) could not load the objective:\n{text}\n"
+                "The objective and what it refers to must be importable or picklable in a "
+                "fresh interpreter (define it at module level, or as a closure over plain data)."
+            )
+
     def close(self, kill: bool) -> None:
         if kill and self.proc.poll() is None:
             self.proc.kill()
@@ -100,6 +114,15 @@ class ProcessExecutor(Executor):
     def in_flight(self) -> int:
         return sum(w.trial is not None for w in self._workers)
 
+    def check(self, study: Study) -> None:
+        if not study.storage.shared:
+            raise ValueError(
+                f"n_jobs={self.n_jobs} runs trials in {self.n_jobs} processes, which cannot "
+                "share storage='memory' (it lives in one process). Use a storage every process "
+                "can open: storage=None (the SQLite file under directory/project_name) or a "
+                "database URL such as storage='postgresql://user@host/db'."
+            )
+
     def start(self, study: Study, fn: Callable[..., Any], call: Run) -> None:
         task_part, self._finish = split_objective(fn, call)
         self._log_dir = os.path.join(study.directory, study.project_name, "trial_logs")
@@ -122,9 +145,13 @@ class ProcessExecutor(Executor):
         sys.stdout.flush()
         sys.stderr.flush()
         self._workers = [_Worker(k, self._setup, self._log_dir) for k in range(self.n_jobs)]
+        for worker in self._workers:
+            worker.wait_ready()
 
     def submit(self, trial: Trial) -> None:
         worker = next(w for w in self._workers if w.trial is None)
+        if worker.proc.poll() is not None:  # it died while idle: a fresh one takes the trial
+            worker = self._replace(worker)
         message = {
             "number": trial.number,
             "storage_id": trial.storage_id,
@@ -159,10 +186,12 @@ class ProcessExecutor(Executor):
             self._replace(worker)
         return trial, replayer(outcome, self._finish)
 
-    def _replace(self, worker: _Worker) -> None:
+    def _replace(self, worker: _Worker) -> _Worker:
         worker.close(kill=True)
-        position = self._workers.index(worker)
-        self._workers[position] = _Worker(worker.index, self._setup, self._log_dir)
+        fresh = _Worker(worker.index, self._setup, self._log_dir)
+        self._workers[self._workers.index(worker)] = fresh
+        fresh.wait_ready()
+        return fresh
 
     def shutdown(self) -> None:
         for worker in self._workers:

@@ -23,7 +23,7 @@ import json
 import os
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
@@ -208,16 +208,32 @@ class SQLStorage(Storage):
 
     # ------------------------------------------------------------------ schema
     def _ensure_schema(self) -> None:
-        try:
-            # The schema version found on opening (an older one has just been migrated).
-            self.found_schema_version = ensure_schema(self.engine, self.location)
-        except sa.exc.SQLAlchemyError as exc:
-            # Driver messages may quote the connection string: scrub it, and drop the chain.
-            text = str(exc)
-            if self.url.password:
-                text = text.replace(str(self.url.password), "***")
-            self.engine.dispose()
-            raise StorageError(f"Could not open the storage {self.location}: {text}") from None
+        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
+        pause = 0.01
+        while True:
+            try:
+                # The schema version found on opening (an older one has just been migrated).
+                self.found_schema_version = ensure_schema(self.engine, self.location)
+                return
+            except sa.exc.OperationalError as exc:
+                # Processes opening a new SQLite file at once: switching it to WAL needs the
+                # file to itself, and SQLite refuses at once ("database is locked") instead
+                # of waiting: wait and try again, for as long as a writer would wait.
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    self._refuse(exc)
+                self.engine.dispose()
+                time.sleep(pause)
+                pause = min(2 * pause, 0.5)
+            except sa.exc.SQLAlchemyError as exc:
+                self._refuse(exc)
+
+    def _refuse(self, exc: Exception) -> NoReturn:
+        # Driver messages may quote the connection string: scrub it, and drop the chain.
+        text = str(exc)
+        if self.url.password:
+            text = text.replace(str(self.url.password), "***")
+        self.engine.dispose()
+        raise StorageError(f"Could not open the storage {self.location}: {text}") from None
 
     # ------------------------------------------------------------------ studies
     def _study(self, row: Any) -> StudyRecord:

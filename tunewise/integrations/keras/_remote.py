@@ -1,18 +1,18 @@
 """Keras trials outside the search's process: Ray tasks (``executor=``) and ``n_jobs``.
 
 ``tuner.search(x, y, ..., executor=tunewise.RayExecutor(...))`` (or ``executor="ray"``) runs
-each trial as a Ray task; ``n_jobs=k`` does the same on a local Ray with k worker processes
-(fresh interpreters, never forked: TensorFlow and JAX are not fork-safe once they have run,
-and the tuner has already built a model in this process).
+each trial as a Ray task; ``n_jobs=k`` runs them in k worker processes of the engine's
+:class:`~tunewise.engine.ProcessExecutor` (fresh interpreters, never forked: TensorFlow and
+JAX are not fork-safe once they have run, and the tuner has already built a model here).
 
 The process calling ``search`` (the driver) keeps the study: storage, sampler, best so far.
-Each task gets a copy of the tuner without its study (the hypermodel, ``fit``'s arguments and
-the tuner's settings; Ray serialises them with cloudpickle), builds and fits the trial's
-model(s) through the tuner's own ``run_trial`` (overrides included) with the epoch recorder,
-and sends back every epoch's metrics (stored as the trial's steps), the trial's attrs and the
-best epoch's weights as numpy arrays, which the driver writes where ``get_best_models()``
-reads them. Pruners are not consulted in tasks (the other trials live in the driver), and
-Hyperband's promotions need the parent's weights in the driver, so Hyperband runs in-process.
+Each worker gets a copy of the tuner without its study (the hypermodel, ``fit``'s arguments
+and the tuner's settings, serialised with cloudpickle), builds and fits the trial's model(s)
+through the tuner's own ``run_trial`` (overrides included) with the epoch recorder, and sends
+back every epoch's metrics (stored as the trial's steps), the trial's attrs and the best
+epoch's weights as numpy arrays, which the driver writes where ``get_best_models()`` reads
+them. A pruner judges each epoch against the study's finished trials, as in-process. Hyperband's
+promotions need the parent's weights in the driver, so Hyperband runs in-process.
 """
 
 from __future__ import annotations
@@ -24,8 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ...engine import ConsoleReporter
-from ...engine._ray import RayExecutor
+from ...engine import ConsoleReporter, ProcessExecutor
 from ...trial import Trial
 from ._recording import TrialRecord
 
@@ -38,20 +37,10 @@ if TYPE_CHECKING:
 _DRIVER_ONLY = frozenset({"study", "oracle", "_study_kwargs", "_reporter", "_records", "_current"})
 
 
-def _alternatives(n_jobs: Any) -> str:
-    return (
-        f"For n_jobs={n_jobs!r} the Keras tuners run trials in fresh Ray worker processes "
-        "(TensorFlow/JAX cannot be forked once they have run): pip install 'tunewise[ray]'. "
-        "Or start this script several times on one storage (same project_name and "
-        "storage=..., e.g. the default SQLite file or 'postgresql://...'): the processes "
-        "share one study and max_trials."
-    )
-
-
 @contextlib.contextmanager
 def trial_runner(tuner: Tuner, executor: Any, n_jobs: Any) -> Iterator[tuple[Any, Any]]:
-    """``(objective, executor)`` for ``study.optimize``; a local Ray started for ``n_jobs`` is
-    shut down when the search ends."""
+    """``(objective, executor)`` for ``study.optimize``: the tuner's own trial code
+    in-process, else a :class:`RemoteKerasTrials` for Ray or ``n_jobs`` worker processes."""
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
         raise ValueError(
             f"n_jobs={n_jobs!r} must be a positive number of trials at once, or -1 for one per CPU."
@@ -76,42 +65,25 @@ def trial_runner(tuner: Tuner, executor: Any, n_jobs: Any) -> Iterator[tuple[Any
             f"distribution_strategy cannot travel to other processes ({where}); create the "
             "strategy inside build(hp), or search in-process."
         )
-    started_ray = False
     if executor is None:
-        try:
-            import ray
-        except ImportError:
-            raise ImportError(_alternatives(n_jobs)) from None
-        k = n_jobs if n_jobs > 0 else os.cpu_count() or 1
-        started_ray = not ray.is_initialized()
-        executor = RayExecutor(num_cpus=1, max_concurrent=k, init_kwargs={"num_cpus": k})
-        if started_ray:
-            tuner._reporter.note(
-                f"n_jobs={n_jobs}: starting a local Ray (127.0.0.1, {k} CPUs) whose {k} worker "
-                "processes fit the trials; it stops when the search ends."
-            )
+        executor = ProcessExecutor(n_jobs if n_jobs > 0 else os.cpu_count() or 1)
+        executor.check(tuner.study)
     task = TaskTuner(tuner)
     problem = task.unpicklable()
     if problem is not None:
         name, exc = problem
         raise TypeError(
             f"The {name} cannot be sent to other processes ({where}): {type(exc).__name__}: "
-            f"{exc}. Ray ships the hypermodel, search()'s arguments and the tuner's settings "
+            f"{exc}. The hypermodel, search()'s arguments and the tuner's settings travel "
             "with cloudpickle; create what cannot be pickled (locks, open files, tf.data "
             "pipelines, sessions) inside build(hp), pass arrays to search(), or search "
             "in-process."
         )
-    try:
-        yield RemoteKerasTrials(tuner, task), executor
-    finally:
-        if started_ray:
-            import ray
-
-            ray.shutdown()
+    yield RemoteKerasTrials(tuner, task), executor
 
 
 class RemoteKerasTrials:
-    """The objective the driver passes to ``study.optimize`` with a Ray executor: tasks run
+    """The objective the driver passes to ``study.optimize`` with an executor: workers run
     :class:`TaskTuner`, and :meth:`finish_in_driver` stores what they send back."""
 
     def __init__(self, tuner: Tuner, task: TaskTuner) -> None:
@@ -141,8 +113,8 @@ class FitResult:
 
 class _TaskStudy:
     """What the tuner's trial code reads from its study, in a task. With a pruner, the
-    trial's ``should_prune()`` asks the executor's pruning actor (see
-    :class:`tunewise.engine.RayExecutor`), which sees the study's finished trials."""
+    trial's ``should_prune()`` asks the executor (a Ray actor, or the worker process's read
+    of the storage), which sees the study's finished trials."""
 
     scheduler = None
 
@@ -169,10 +141,8 @@ class TaskTuner:
 
         Arrays are skipped (they always pickle, and copying large data twice is wasteful).
         """
-        try:
-            from ray import cloudpickle
-        except ImportError:  # the executor says how to install Ray
-            return None
+        import cloudpickle
+
         fit_args = self.state.get("_fit_args", ())
         fit_kwargs = self.state.get("_fit_kwargs", {})
         parts: list[tuple[str, Any]] = [(f"tuner class {self.tuner_class.__name__}", None)]

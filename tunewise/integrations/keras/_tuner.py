@@ -218,7 +218,7 @@ class Tuner(StudyTunerMixin):
 
         ``verbose`` is passed to ``fit`` and also sets tunewise's own output (0 silences both).
         ``executor="ray"`` or a :class:`tunewise.RayExecutor` runs each trial as a Ray task,
-        ``n_jobs=k`` runs k trials at once in local Ray worker processes (see ``_remote``).
+        ``n_jobs=k`` runs k trials at once in k worker processes (see ``_remote``).
         """
         executor, n_jobs = fit_kwargs.pop("executor", None), fit_kwargs.pop("n_jobs", 1)
         if "verbose" in fit_kwargs:
