@@ -113,7 +113,7 @@ def _limit_threads() -> None:
         import torch
 
         torch.set_num_threads(1)
-    except Exception:  # torch missing: Optuna's GP will say so itself
+    except Exception:  # noqa: BLE001, S110 - torch missing: Optuna's GP will say so itself
         pass
 
 
@@ -426,8 +426,8 @@ def report(per_problem: dict[str, Any], methods: list[str], budgets: list[int],
 
 
 def timing_report(times: dict[str, Any], sizes: list[int]) -> str:
-    lines = ["Median seconds per suggestion on Hartmann-6 (history of N random trials; "
-             "single-threaded):",
+    lines = [("Median seconds per suggestion on Hartmann-6 (history of N random trials; "
+              "single-threaded):"),
              f"{'method':<11}" + "".join(f"{'N=' + str(n):>12}" for n in sizes)]
     for method, cells in times.items():
         row = f"{method:<11}"
@@ -548,7 +548,7 @@ def main(argv: list[str] | None = None) -> int:
             job = futures[fut]
             try:
                 r = fut.result()
-            except Exception as exc:  # report and keep the rest
+            except Exception as exc:  # noqa: BLE001 - report and keep the rest
                 print(f"  FAILED {job}: {exc!r}", flush=True)
                 continue
             runs.append(r)

@@ -145,7 +145,9 @@ def _h6_mixed_optimum() -> float:
     rng = np.random.default_rng(0)
     for i in range(11):
         for j in range(11):
-            f = lambda z: hartmann(np.r_[i / 10, j / 10, z], _H6_A, _H6_P)
+            def f(z, i=i, j=j):
+                return hartmann(np.r_[i / 10, j / 10, z], _H6_A, _H6_P)
+
             starts = [_H6_P[k, 2:] for k in range(4)] + list(rng.random((2, 4)))
             for z0 in starts:
                 r = optimize.minimize(f, z0, bounds=[(0, 1)] * 4, method="L-BFGS-B")

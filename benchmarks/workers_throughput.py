@@ -82,7 +82,7 @@ def tw_count(url: str, name: str, n: int) -> int:
         f"tunewise stored {len(study.trials)} trials ({len(done)} completed), numbers "
         f"{numbers[:5]}...; expected exactly {n} completed, numbered 0..{n - 1}"
     )
-    study.storage.delete_study(study._study_id)
+    study.storage.delete_study(study.study_id)
     study.storage.close()
     return len(done)
 

@@ -106,7 +106,7 @@ def _run(seed, n=8):
 
     def fn(hp):
         x = hp.Float("x", -3, 3)
-        k = hp.Choice("k", ["a", "b", "c"])
+        hp.Choice("k", ["a", "b", "c"])
         with hp.conditional_scope("k", "b"):
             hp.Int("depth", 1, 9)
         return x * x

@@ -14,8 +14,8 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-import tunewise as kt  # noqa: E402
-from tunewise.trial import TrialState  # noqa: E402
+import tunewise as kt
+from tunewise.trial import TrialState
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ x_val = _rng.normal(size=(128, 10)).astype("float32")
 y_val = (x_val[:, 0] + 0.5 * x_val[:, 1] > 0).astype("float32")
 """
 
-BUILD_RE = re.compile(r"def build_model\(hp\):\n.*?return model\n", re.S)
+BUILD_RE = re.compile(r"def build_model\(hp\):\n.*?return model\n", re.DOTALL)
 
 
 def block(n: int) -> str:
@@ -47,7 +47,7 @@ def test_the_copies_are_the_seed_code_blocks():
     if not SEED.exists():
         pytest.skip("../shared/seed is not beside this checkout")
     text = next(SEED.glob("*.md")).read_text()
-    assert re.findall(r"```python\n(.*?)```", text, re.S) == [block(i) for i in (1, 2, 3)]
+    assert re.findall(r"```python\n(.*?)```", text, re.DOTALL) == [block(i) for i in (1, 2, 3)]
 
 
 def run(tmp_path: Path, n: int) -> str:
@@ -63,7 +63,7 @@ def run(tmp_path: Path, n: int) -> str:
 
 
 def best_of(out: str) -> float:
-    (value,) = re.findall(r"^Best objective value: (\S+)$", out, re.M)
+    (value,) = re.findall(r"^Best objective value: (\S+)$", out, re.MULTILINE)
     return float(value)
 
 

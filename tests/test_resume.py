@@ -183,3 +183,19 @@ def test_a_hyperparameter_removed_from_the_code_is_not_recorded_in_new_trials(tm
     again.optimize(lambda hp: hp.Float("x", 0, 1), max_trials=4)
     assert all("dropout" in t.values for t in again.trials[:2])
     assert all(set(t.values) == {"x"} for t in again.trials[2:])
+
+
+def test_projects_sharing_one_storage_keep_their_own_studies(tmp_path):
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+
+    def study(project):
+        return tw.Study("loss", storage=url, project_name=project, seed=0, verbose=0)
+
+    first = study("alpha").optimize(lambda hp: hp.Float("x", 0, 1), max_trials=3)
+    other = study("beta")  # the same search, another project: a study of its own
+    assert not other.resumed and other.name == "beta" and other.trials == []
+    other.optimize(lambda hp: hp.Float("x", 0, 1), max_trials=2)
+    again = study("alpha")
+    assert again.resumed and again.name == "alpha" and len(again.trials) == 3
+    assert [t.values for t in again.trials] == [t.values for t in first.trials]
+    assert len(study("beta").trials) == 2

@@ -419,7 +419,7 @@ def test_two_worker_processes_keep_asha_within_its_total_budget(tmp_path):
     # The workers share one budget: every job handed out counts as soon as it is stored, so
     # together they stop as one worker does, past the limit by less than one top-rung job.
     where = {"directory": str(tmp_path), "project_name": "p", "seed": 0, "verbose": 0}
-    asha = lambda: ASHAScheduler(9, 3, max_total_budget=40, brackets=3)  # noqa: E731
+    asha = lambda: ASHAScheduler(9, 3, max_total_budget=40, brackets=3)
     study = tw.Study("loss", scheduler=asha(), **where)
     study.optimize(slow_budgeted, max_trials=None, n_jobs=2)
     again = tw.Study("loss", scheduler=asha(), **where)

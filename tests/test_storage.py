@@ -290,7 +290,7 @@ def test_a_password_never_appears_in_reprs_errors_logs_or_summaries(tmp_path, ca
         assert "***" in shown["location"] and url.host in shown["location"]
         assert {k for k, text in shown.items() if secret in text} == set()
     finally:
-        study.storage.delete_study(study._study_id)
+        study.storage.delete_study(study.study_id)
         study.storage.close()
 
 

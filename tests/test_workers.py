@@ -65,7 +65,7 @@ def _check_one_study_of(url: str, project: str, max_trials: int) -> None:
         assert t.score == pytest.approx((t.values["x"] - 1.0) ** 2)
         assert len(t.steps) == 1
     assert study.n_slots == max_trials
-    assert len(set(_workers_of(url, study._study_id))) > 1  # the work was shared
+    assert len(set(_workers_of(url, study.study_id))) > 1  # the work was shared
     best = min(trials, key=lambda t: (t.score, t.number))
     assert study.best_trial.number == best.number
     study.storage.close()
@@ -206,8 +206,8 @@ def test_a_silent_workers_trial_is_failed_during_the_search_and_rerun(backend, t
     def objective(hp, trial):
         if trial.number == 1:  # mid-search: a machine we cannot see stops beating
             now = time.time()
-            lost = store.create_trial(study._study_id, {"x": 0.125}, None, now - 100, "lost:7:1")
-            live = store.create_trial(study._study_id, {"x": 0.875}, None, now, "other:8:1")
+            lost = store.create_trial(study.study_id, {"x": 0.125}, None, now - 100, "lost:7:1")
+            live = store.create_trial(study.study_id, {"x": 0.875}, None, now, "other:8:1")
             planted.update(lost=lost.number, live=live.number)
         time.sleep(0.06)
         return hp.Float("x", 0.0, 1.0)
@@ -222,7 +222,7 @@ def test_a_silent_workers_trial_is_failed_during_the_search_and_rerun(backend, t
         assert trials[planted["live"]].state is TrialState.RUNNING  # beating: left alone
         assert study.n_slots == 6  # the two planted trials took two of the six slots
     finally:
-        store.delete_study(study._study_id)
+        store.delete_study(study.study_id)
         store.close()
 
 
@@ -337,10 +337,10 @@ def test_ask_and_tell_trials_send_heartbeats_without_optimize(tmp_path):
     trial = study.ask()
     started = trial.started_at
     time.sleep(0.4)
-    ((_, number, _, beat),) = study.storage.running_trials(study._study_id)
+    ((_, number, _, beat),) = study.storage.running_trials(study.study_id)
     assert number == trial.number and beat > started + 0.1
     study.tell(trial, 1.0)
-    assert study.storage.running_trials(study._study_id) == []
+    assert study.storage.running_trials(study.study_id) == []
 
 
 def test_n_jobs_a_fatal_error_in_a_worker_stops_the_search_in_the_caller(tmp_path):

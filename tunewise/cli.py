@@ -23,7 +23,8 @@ import argparse
 import json
 import os
 import sys
-from typing import Sequence, TextIO
+from collections.abc import Sequence
+from typing import TextIO
 
 from .storage import DB_FILENAME, SQLStorage, Storage, StudyRecord
 
@@ -161,7 +162,7 @@ def _text_table(columns: Sequence[str], rows: Sequence[Sequence[object]]) -> str
     )
 
 
-def _open_output(path: str) -> "TextIO":
+def _open_output(path: str) -> TextIO:
     if path == "-":
         return sys.stdout
     try:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import enum
 import math
 import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .objective import MultiObjective, Objective
@@ -66,7 +67,7 @@ def _fmt_names(names: Iterable[str]) -> str:
 
 
 def score_steps(
-    steps: Sequence[Step], objective: "Objective | MultiObjective", rule: str = "best"
+    steps: Sequence[Step], objective: Objective | MultiObjective, rule: str = "best"
 ) -> Score:
     """Apply the score rule to a trial's steps.
 
@@ -139,7 +140,7 @@ class FrozenTrial:
         return self.state.value
 
     @property
-    def metrics(self) -> "MetricHistory":
+    def metrics(self) -> MetricHistory:
         """Every metric's history, one value per step that reported it."""
         history = MetricHistory()
         for s in self.steps:
@@ -148,7 +149,7 @@ class FrozenTrial:
         return history
 
     @property
-    def hyperparameters(self) -> "HyperParameters":
+    def hyperparameters(self) -> HyperParameters:
         """The trial's values as a HyperParameters (each one shown as a Fixed definition)."""
         from .space import Fixed, HyperParameters
 
@@ -188,7 +189,7 @@ class MetricHistory(dict):
 
 
 def best_trial(
-    trials: Iterable[FrozenTrial], objective: "Objective | MultiObjective"
+    trials: Iterable[FrozenTrial], objective: Objective | MultiObjective
 ) -> FrozenTrial | None:
     """The completed trial with the best score; ties keep the lowest trial number."""
     ranked = rank_trials(trials, objective)
@@ -196,7 +197,7 @@ def best_trial(
 
 
 def rank_trials(
-    trials: Iterable[FrozenTrial], objective: "Objective | MultiObjective"
+    trials: Iterable[FrozenTrial], objective: Objective | MultiObjective
 ) -> list[FrozenTrial]:
     """Completed, scored trials from best to worst (ties: lower number first)."""
     done = [t for t in trials if t.state is TrialState.COMPLETED and t.score is not None]
@@ -252,12 +253,12 @@ class Trial:
     def __init__(
         self,
         number: int,
-        hyperparameters: "HyperParameters",
+        hyperparameters: HyperParameters,
         objective_name: str,
-        on_step: Callable[["Trial", Step], None],
+        on_step: Callable[[Trial, Step], None],
         retry_of: int | None = None,
         storage_id: Any = None,
-        ask_pruner: Callable[["Trial"], bool] | None = None,
+        ask_pruner: Callable[[Trial], bool] | None = None,
         token: str | None = None,
     ) -> None:
         self.number = number
@@ -280,7 +281,7 @@ class Trial:
         return f"{self.number:02d}"
 
     @property
-    def hp(self) -> "HyperParameters":
+    def hp(self) -> HyperParameters:
         return self.hyperparameters
 
     def report(self, step: int, metrics: Mapping[str, Any] | float) -> None:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from ..objective import MultiObjective, Objective, objective_from_config
 from ..space import HyperParameter
@@ -107,7 +108,7 @@ class SearchHistory:
         return out
 
     @classmethod
-    def from_study(cls, study: Any) -> "SearchHistory":
+    def from_study(cls, study: Any) -> SearchHistory:
         return cls(
             study_name=study.name,
             objective=study.objective,
@@ -119,7 +120,7 @@ class SearchHistory:
         )
 
     @classmethod
-    def from_record(cls, storage: Any, record: Any) -> "SearchHistory":
+    def from_record(cls, storage: Any, record: Any) -> SearchHistory:
         from ..space import hyperparameter_from_config
 
         return cls(

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("tunewise")
 
 
-def _call(ref: "weakref.ref[ConsoleReporter]", method: str) -> None:
+def _call(ref: weakref.ref[ConsoleReporter], method: str) -> None:
     reporter = ref()
     if reporter is not None:
         getattr(reporter, method)()
@@ -253,7 +253,7 @@ class ConsoleReporter:
         slot: int,
         max_trials: int | None,
         best: FrozenTrial | None,
-        objective: "Objective | MultiObjective",
+        objective: Objective | MultiObjective,
         retry_note: str = "",
     ) -> None:
         of = f"/{max_trials}" if max_trials else ""
@@ -286,7 +286,7 @@ class ConsoleReporter:
         ran: list[FrozenTrial],
         seconds: float,
         best: FrozenTrial | None,
-        objective: "Objective | MultiObjective",
+        objective: Objective | MultiObjective,
     ) -> None:
         counts = {s: sum(t.state is s for t in ran) for s in TrialState}
         detail = ", ".join(f"{n} {s.value.lower()}" for s, n in counts.items() if n) or "none"

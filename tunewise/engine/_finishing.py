@@ -225,7 +225,7 @@ def run_one(study: Study, run: Callable[[Any, Trial], Any], trial: Trial) -> Fin
         except WorkerLostError as exc:
             cap = crash_rerun_cap(study.max_retries_per_trial)
             return fail_unfinished(study, trial, str(exc), cap, keys.CUT_BY_CRASH)
-        except Exception:
+        except Exception:  # noqa: BLE001 - any error of the objective fails its trial
             return fail(study, trial, traceback.format_exc(), study.max_retries_per_trial)
         return Finished(tell(study, trial, result))
     except TrialNotOwnedError as exc:

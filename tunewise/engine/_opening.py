@@ -1,7 +1,9 @@
 """Opening a study in storage: resume it, start it, or start a new one beside a different one.
 
-A project's storage may hold several studies. The study a search resumes is the one with the
-same *signature* (algorithm, objective with its direction, and score rule). A stored study with
+A project's storage may hold several studies. The study a search resumes is the one of its
+project (named after it: ``<project>`` or ``<project>-<k>``; a storage shared by several
+projects, such as one PostgreSQL database, keeps them apart) with the same *signature*
+(algorithm, objective with its direction, and score rule). A stored study with
 a different signature is never ranked together with the new search and never deleted: the new
 search runs as a new study beside it, and the caller is told so in one line.
 """
@@ -70,6 +72,15 @@ def _differences(old: dict[str, Any], new: dict[str, Any]) -> str:
     return ", ".join(parts) or "settings"
 
 
+def _of_project(name: str, base_name: str) -> bool:
+    """Whether a stored study belongs to the project ``base_name``: its name is the project's
+    or one of the ``<project>-<k>`` names given to searches that differ."""
+    if name == base_name:
+        return True
+    head, dash, k = name.rpartition("-")
+    return bool(dash) and head == base_name and k.isdigit()
+
+
 @dataclass
 class Opened:
     """The study a search will use, and what the user should be told about it."""
@@ -89,7 +100,8 @@ def open_study(
     _retry: bool = False,
 ) -> Opened:
     """Find or create the study for ``signature`` in ``storage`` (see the module docstring)."""
-    studies = storage.list_studies()
+    every = storage.list_studies()
+    studies = [s for s in every if _of_project(s.name, base_name)]
     matching = [s for s in studies if s.settings.get("signature") == signature]
     notes: list[str] = []
     events: list[dict[str, Any]] = []
@@ -103,10 +115,11 @@ def open_study(
                 f"in {storage.location}."
             )
         studies = [s for s in studies if s not in matching]
+        every = [s for s in every if s not in matching]
         matching = []
     if matching:
         return Opened(matching[-1], resumed=True, notes=notes, events=events)
-    taken = {s.name for s in studies}
+    taken = {s.name for s in every}
     name = base_name
     k = 2
     while name in taken:

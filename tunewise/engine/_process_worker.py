@@ -29,7 +29,7 @@ def _die_with_parent(life_fd: int) -> None:
             import ctypes
 
             ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-        except Exception:  # noqa: BLE001 - the lifeline below covers every platform
+        except Exception:  # noqa: BLE001, S110 - the lifeline below covers every platform
             pass
 
     def watch() -> None:

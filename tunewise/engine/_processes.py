@@ -11,7 +11,9 @@ them live), with the trial's ownership token; the loop's process sends the heart
 Each trial's stdout and stderr (Python and C level) go to
 ``<directory>/<project_name>/trial_logs/trial_<n>.log``. Workers ignore Ctrl-C (the loop's
 process handles it for all) and end when the loop's process ends, even by ``kill -9``: each
-holds the read end of a pipe whose only writer is the parent, and exits when it closes.
+holds the read end of a pipe whose only writer is the parent, and exits when it closes (on
+Linux the kernel also kills it when the parent dies). Workers run in sessions of their own, so a
+terminal's Ctrl-C reaches only the parent.
 """
 
 from __future__ import annotations
@@ -44,14 +46,17 @@ def _dumps(obj: Any) -> bytes:
 class _Worker:
     """One worker process and the pipes to it."""
 
-    def __init__(self, index: int, setup: bytes, log_dir: str) -> None:
+    def __init__(self, index: int, log_dir: str) -> None:
         task_r, task_w = os.pipe()
         result_r, result_w = os.pipe()
         life_r, life_w = os.pipe()
         code = "from tunewise.engine._process_worker import main; main()"
         argv = [sys.executable, "-c", code, str(task_r), str(result_w), str(life_r), log_dir]
+        # A session of its own: a terminal's Ctrl-C reaches only the loop's process, which
+        # stops the workers itself.
         self.proc = subprocess.Popen(
-            argv, pass_fds=(task_r, result_w, life_r), stdin=subprocess.DEVNULL
+            argv, pass_fds=(task_r, result_w, life_r), stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
         for fd in (task_r, result_w, life_r):
             os.close(fd)
@@ -60,6 +65,9 @@ class _Worker:
         self.results = Connection(result_r, writable=False)
         self._lifeline = life_w  # never written: its closing tells the worker to exit
         self.trial: Trial | None = None
+
+    def send_setup(self, setup: bytes) -> None:
+        """The caller's ``sys.path`` and folder, then the search's context."""
         self.tasks.send_bytes(pickle.dumps((list(sys.path), os.getcwd())))
         self.tasks.send_bytes(setup)
 
@@ -115,6 +123,12 @@ class ProcessExecutor(Executor):
         return sum(w.trial is not None for w in self._workers)
 
     def check(self, study: Study) -> None:
+        if os.name != "posix":
+            raise RuntimeError(
+                f"n_jobs={self.n_jobs} needs a POSIX system (Linux, macOS) for its worker "
+                "processes; on this one use executor='ray', or start several processes of "
+                "your script on one storage (they cooperate)."
+            )
         if not study.storage.shared:
             raise ValueError(
                 f"n_jobs={self.n_jobs} runs trials in {self.n_jobs} processes, which cannot "
@@ -144,7 +158,10 @@ class ProcessExecutor(Executor):
             ) from None
         sys.stdout.flush()
         sys.stderr.flush()
-        self._workers = [_Worker(k, self._setup, self._log_dir) for k in range(self.n_jobs)]
+        # All start at once (each boots while the others get their context), then all load it.
+        self._workers = [_Worker(k, self._log_dir) for k in range(self.n_jobs)]
+        for worker in self._workers:
+            worker.send_setup(self._setup)
         for worker in self._workers:
             worker.wait_ready()
 
@@ -159,7 +176,7 @@ class ProcessExecutor(Executor):
             "retry_of": trial.retry_of,
             "hps": trial.hyperparameters,
             "attrs": dict(trial.attrs),
-            "objective_name": trial._objective_name,  # noqa: SLF001 - same package
+            "objective_name": trial._objective_name,
         }
         try:
             worker.tasks.send_bytes(_dumps(message))
@@ -188,8 +205,9 @@ class ProcessExecutor(Executor):
 
     def _replace(self, worker: _Worker) -> _Worker:
         worker.close(kill=True)
-        fresh = _Worker(worker.index, self._setup, self._log_dir)
+        fresh = _Worker(worker.index, self._log_dir)
         self._workers[self._workers.index(worker)] = fresh
+        fresh.send_setup(self._setup)
         fresh.wait_ready()
         return fresh
 

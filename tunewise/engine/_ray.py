@@ -128,7 +128,7 @@ class RayExecutor(Executor):
             self._call_ref,
             trial.hyperparameters,
             trial.number,
-            trial._objective_name,  # noqa: SLF001 - same package
+            trial._objective_name,
             trial.retry_of,
             dict(trial.attrs),
             self._pruning,

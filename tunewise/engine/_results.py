@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from .. import trial_attrs as keys
 from ..space import HyperParameters
 from ..trial import FrozenTrial, TrialState
 from ._console import first_line, format_value
@@ -22,7 +23,7 @@ class ResultsSummary:
     number order, ``ranked`` the completed ones best first.
     """
 
-    objective: "Objective | MultiObjective"
+    objective: Objective | MultiObjective
     study_name: str
     location: str
     trials: list[FrozenTrial]
@@ -66,7 +67,7 @@ class ResultsSummary:
             + ", ".join(f"{n} {s.value.lower()}" for s, n in counts.items() if n)
             + (f" ({len(self.trials)} in all)" if self.trials else "none"),
         ]
-        if any("budget" in (t.attrs or {}) for t in self.trials):
+        if any(keys.BUDGET in (t.attrs or {}) for t in self.trials):
             lines.append(f"Epochs trained (budget units, all trials): {self.epochs_trained}")
         for t in self.ranked[: self.num_trials]:
             lines += ["", f"Trial {t.trial_id} summary", "Hyperparameters:"]

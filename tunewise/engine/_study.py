@@ -14,7 +14,8 @@ from __future__ import annotations
 import os
 import threading
 import time
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -189,10 +190,6 @@ class Study:
 
     # ------------------------------------------------------------------ views
     @property
-    def _study_id(self) -> Any:  # the name before the storage id was public
-        return self.study_id
-
-    @property
     def trials(self) -> list[FrozenTrial]:
         """Every trial of the study as this process last read or made it, by number."""
         return self.cache.trials
@@ -278,7 +275,7 @@ class Study:
     def runs(self) -> list[dict[str, Any]]:
         """The run log: one entry per ``optimize`` call (when, how many trials, why it
         stopped), as stored by every process that searched this study."""
-        return self.storage.get_runs(self.study_id) or list(self._settings.get("runs", []))
+        return self.storage.get_runs(self.study_id)
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -392,10 +389,10 @@ class Study:
         fn: Callable[..., Result],
         max_trials: int | None = 10,
         timeout: float | None = None,
-        callbacks: Sequence[Callable[["Study", FrozenTrial], None]] = (),
+        callbacks: Sequence[Callable[[Study, FrozenTrial], None]] = (),
         n_jobs: int = 1,
         executor: Any = None,
-    ) -> "Study":
+    ) -> Study:
         """Run ``fn(hp)`` (or ``fn(hp, trial)``) until ``max_trials`` trials or ``timeout`` seconds.
 
         ``max_trials`` counts for the study: several workers sharing the storage together run

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .. import trial_attrs as keys
 from ..space import HyperParameters
 from ..trial import FrozenTrial, TrialState
 
@@ -85,12 +86,12 @@ class Job:
     def attrs(self) -> dict[str, Any]:
         """The job as trial attrs (stored with the trial, read back by :func:`job_of`)."""
         return {
-            "budget": self.budget,
-            "initial_budget": self.initial_budget,
-            "rung": self.rung,
-            "parent": self.parent,
-            "bracket": self.bracket,
-            "bracket_index": self.bracket_index,
+            keys.BUDGET: self.budget,
+            keys.INITIAL_BUDGET: self.initial_budget,
+            keys.RUNG: self.rung,
+            keys.PARENT: self.parent,
+            keys.BRACKET: self.bracket,
+            keys.BRACKET_INDEX: self.bracket_index,
         }
 
     def hp_values(self) -> dict[str, Any]:
@@ -112,14 +113,14 @@ def job_of(trial: FrozenTrial) -> Job | None:
     schema 3, from the ``tuner/...`` values a running trial was stored with. None for a trial
     no scheduler assigned."""
     attrs = trial.attrs or {}
-    if "budget" in attrs and attrs["budget"] is not None:
+    if attrs.get(keys.BUDGET) is not None:
         return Job(
-            budget=int(attrs["budget"]),
-            initial_budget=int(attrs.get("initial_budget") or 0),
-            rung=int(attrs.get("rung") or 0),
-            parent=attrs.get("parent"),
-            bracket=attrs.get("bracket"),
-            bracket_index=attrs.get("bracket_index"),
+            budget=int(attrs[keys.BUDGET]),
+            initial_budget=int(attrs.get(keys.INITIAL_BUDGET) or 0),
+            rung=int(attrs.get(keys.RUNG) or 0),
+            parent=attrs.get(keys.PARENT),
+            bracket=attrs.get(keys.BRACKET),
+            bracket_index=attrs.get(keys.BRACKET_INDEX),
         )
     return job_from_values(trial.values)
 
@@ -170,7 +171,7 @@ def units_trained(trial: FrozenTrial) -> int:
     step at or after its ``initial_budget``.
     """
     attrs = trial.attrs or {}
-    run = attrs.get("epochs_run")
+    run = attrs.get(keys.EPOCHS_RUN)
     if isinstance(run, list) and run:
         return int(sum(int(n) for n in run))
     job = job_of(trial)

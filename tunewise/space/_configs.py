@@ -8,7 +8,8 @@ before the children whose conditions name them). A *configuration* is the dict o
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 

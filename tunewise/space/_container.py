@@ -14,7 +14,8 @@ is recorded in ``changes`` so that the engine can say what changed.
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from ._hyperparameters import (
     Boolean,
@@ -60,7 +61,7 @@ class HyperParameters:
         values: dict[str, Any],
         new_value: NewValueHook | None = None,
         inherited: bool = True,
-    ) -> "HyperParameters":
+    ) -> HyperParameters:
         """A container pre-filled with a stored ``space`` and a sampler's ``values``."""
         hps = cls()
         for hp in space:
@@ -72,7 +73,7 @@ class HyperParameters:
             hps._new_value = new_value
         return hps
 
-    def copy(self) -> "HyperParameters":
+    def copy(self) -> HyperParameters:
         return HyperParameters.for_trial(self.space, self.values, inherited=False)
 
     # ------------------------------------------------------------------ space access
@@ -181,7 +182,7 @@ class HyperParameters:
         name: str,
         min_value: int,
         max_value: int,
-        step: int | float | None = None,
+        step: float | None = None,
         sampling: str = "linear",
         default: int | None = None,
         parent_name: str | None = None,
@@ -295,6 +296,6 @@ class HyperParameters:
         }
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "HyperParameters":
+    def from_config(cls, config: dict[str, Any]) -> HyperParameters:
         space = [hyperparameter_from_config(c) for c in config.get("space", [])]
         return cls.for_trial(space, dict(config.get("values", {})), inherited=False)

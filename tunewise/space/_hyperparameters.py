@@ -15,8 +15,9 @@ grid value with the same probability (log grids are uniform in the exponent). Co
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar
 
 SAMPLINGS = ("linear", "log", "reverse_log")
 
@@ -36,7 +37,7 @@ class Condition:
         return {"parent": self.parent, "values": list(self.values)}
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "Condition":
+    def from_config(cls, config: dict[str, Any]) -> Condition:
         return cls(config["parent"], tuple(config["values"]))
 
 
@@ -115,7 +116,7 @@ class HyperParameter:
     def _describe_body(self) -> str:  # pragma: no cover
         raise NotImplementedError
 
-    def same_definition(self, other: "HyperParameter") -> bool:
+    def same_definition(self, other: HyperParameter) -> bool:
         return type(self) is type(other) and self.get_config() == other.get_config()
 
 
