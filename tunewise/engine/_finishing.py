@@ -141,6 +141,7 @@ def finish(
         if given is not None:
             values = {**given, **values}
         finished = time.time()
+        job_attrs = {k: trial.attrs[k] for k in JOB_ATTRS if k in trial.attrs}  # re-run's own
         try:
             rerun = study.storage.finish_trial(
                 trial.storage_id,
@@ -153,7 +154,7 @@ def finish(
                 trial.attrs,
                 token=trial.token,
                 rerun_cap=rerun_cap,
-                rerun_attrs={k: trial.attrs[k] for k in JOB_ATTRS if k in trial.attrs},
+                rerun_attrs=job_attrs,
             )
         except TrialNotOwnedError:
             study.running.pop(trial.number, None)
@@ -184,7 +185,7 @@ def finish(
                     values=dict(values),
                     retry_of=frozen.original_number,
                     started_at=finished,
-                    attrs={k: trial.attrs[k] for k in JOB_ATTRS if k in trial.attrs},
+                    attrs=job_attrs,
                     storage_id=rerun.id,
                 )
             )
