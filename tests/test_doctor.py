@@ -216,3 +216,29 @@ def test_report_prints_and_serialises():
     assert data["trials"] == 60 and data["best"] == pytest.approx(report.best)
     assert str(report).startswith("Diagnosis of study")
     assert np.isfinite(report.best)
+
+
+def test_reruns_left_waiting_are_named_with_what_cut_them(tmp_path, capsys):
+    """Ctrl-C during a trial leaves its stored re-run: the doctor says the best does not count
+    it yet, and what cut it; after the next search it is gone."""
+    def fn(hp, trial):
+        x = hp.Float("x", 0.0, 1.0)
+        if trial.number == 3:
+            raise KeyboardInterrupt  # what Ctrl-C raises in the objective
+        return x
+
+    study = tw.Study("loss", directory=str(tmp_path), project_name="p", seed=0, verbose=1)
+    study.optimize(fn, max_trials=6)  # returns: Ctrl-C stops the search with one line
+    out = capsys.readouterr().out
+    assert "Interrupted (Ctrl-C): 3 trials finished in this run; 1 running trial(s)" in out
+    assert study.runs[-1]["stopped_because"] == "interrupted"
+    (finding,) = [f for f in diagnose(study).findings if f.code == "reruns-pending"]
+    assert finding.severity == "warning" and finding.evidence["interrupted"] == 1
+    assert finding.evidence["configurations"] == [3]
+    assert "1 trials wait to be re-run (1 cut by Ctrl-C" in finding.message
+
+    study.optimize(lambda hp: hp.Float("x", 0.0, 1.0), max_trials=6)
+    assert "reruns-pending" not in diagnose(study).codes
+    assert not [t for t in study.trials if not t.state.is_finished]
+    (rerun,) = [t for t in study.trials if t.retry_of == 3]
+    assert rerun.state is tw.TrialState.COMPLETED and rerun.values == study.trials[3].values

@@ -7,6 +7,7 @@ import re
 from collections import Counter
 from typing import Any
 
+from .. import trial_attrs as keys
 from ..samplers._gp import default_initial_points
 from ..schedulers import job_of
 from ..schedulers._planning import MODEL_MIN_EXTRA, model_budget
@@ -239,6 +240,39 @@ def check_resumed_finished_project(h: SearchHistory) -> list[Finding]:
             )
         )
     return findings
+
+
+def check_reruns_pending(h: SearchHistory) -> list[Finding]:
+    """Stored re-runs no search has run yet: the best shown does not include them."""
+    waiting = [t for t in h.trials if t.state is TrialState.WAITING]
+    if not waiting:
+        return []
+    failed = [t for t in h.trials if t.state is TrialState.FAILED]
+
+    def cut_attempt(rerun: FrozenTrial) -> FrozenTrial | None:
+        """The failed attempt this re-run repeats: the last one of its configuration."""
+        before = [t for t in failed
+                  if t.original_number == rerun.original_number and t.number < rerun.number]
+        return max(before, key=lambda t: t.number, default=None)
+
+    cut = [cut_attempt(t) for t in waiting]
+    interrupted = sum(bool(t and t.attrs.get(keys.INTERRUPTED)) for t in cut)
+    crashed = sum(bool(t and t.attrs.get(keys.CUT_BY_CRASH)) for t in cut)
+    return [
+        Finding(
+            "reruns-pending",
+            "warning",
+            f"{len(waiting)} trials wait to be re-run ({interrupted} cut by Ctrl-C or a stopped "
+            f"search, {crashed} by a worker that died, {len(waiting) - interrupted - crashed} "
+            "after a failure): their configurations have no result yet, so the best shown "
+            "does not count them.",
+            {"waiting": [t.number for t in waiting],
+             "configurations": sorted({t.original_number for t in waiting}),
+             "interrupted": interrupted, "cut_by_crash": crashed},
+            "Run the search again (the same script, or any worker on this storage): stored "
+            "re-runs are claimed first, before new trials.",
+        )
+    ]
 
 
 # ---------------------------------------------------------------------- failures
@@ -519,6 +553,7 @@ def check_stagnation(h: SearchHistory, others: list[Finding]) -> list[Finding]:
 
 CHECKS: list[Check] = [
     check_resumed_finished_project,
+    check_reruns_pending,
     check_search_space_exhausted,
     check_failed_trials,
     check_budget_too_small,
