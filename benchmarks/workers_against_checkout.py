@@ -101,8 +101,8 @@ def main(argv: list[str] | None = None) -> int:
             backends["postgresql"] = {"this": args.postgres, "baseline": args.postgres_baseline}
         best: dict[str, dict[str, float]] = {}
         for urls in backends.values():  # warm-up, not timed: schemas, caches, first connections
-            for v in versions:
-                run_point(versions[v], urls[v], 1, 20)
+            for v, path in versions.items():
+                run_point(path, urls[v], 1, 20)
         for backend, urls in backends.items():
             for w in args.workers:
                 key = f"{backend}/{w}"

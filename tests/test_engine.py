@@ -232,9 +232,11 @@ def test_grid_search_visits_every_combination_once_then_says_exhausted(capsys):
         lambda hp: hp.Int("a", 1, 2) + hp.Float("lr", 1e-3, 1e-1, sampling="log"), max_trials=50
     )
     combos = {(t.values["a"], round(t.values["lr"], 9)) for t in study.trials}
-    assert combos == {(a, lr) for a in (1, 2) for lr in (0.001, 0.01, 0.1)}
-    assert len(study.trials) == 6
-    assert "Search space exhausted after 6 unique configurations" in capsys.readouterr().out
+    # lr: the default 1e-3, then 3 bin centres evenly spaced in the exponent (Keras Tuner's grid)
+    lrs = (0.001, round(10 ** (-3 + 1 / 3), 9), 0.01, round(10 ** (-1 - 1 / 3), 9))
+    assert combos == {(a, lr) for a in (1, 2) for lr in lrs}
+    assert len(study.trials) == 8
+    assert "Search space exhausted after 8 unique configurations" in capsys.readouterr().out
 
 
 def test_random_search_never_repeats_in_a_finite_space_and_stops_when_exhausted(capsys):
@@ -306,8 +308,10 @@ def test_declared_space_with_new_entries_untuned_or_forbidden():
         "loss",
         **quiet(hyperparameters=declared, allow_new_entries=False, max_consecutive_failed_trials=1),
     )
-    with pytest.raises(tw.TooManyFailedTrialsError, match="allow_new_entries=False"):
+    # Keras Tuner raises a RuntimeError: the search stops at the first undeclared name.
+    with pytest.raises(tw.errors.FatalRuntimeError, match="allow_new_entries=False"):
         strict.optimize(fn, max_trials=2)
+    assert [t.state for t in strict.trials] == [tw.TrialState.FAILED]
 
 
 def test_bad_settings_are_clear_errors():

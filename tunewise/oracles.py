@@ -20,6 +20,7 @@ from typing import Any
 
 from .samplers import AutoSampler, GridSampler, RandomSampler, Sampler
 from .samplers._gp import check_bayesian_arguments
+from .samplers._grid import DEFAULT_FLOAT_POINTS
 from .space import HyperParameters
 
 
@@ -74,7 +75,7 @@ class GridSearchOracle(Oracle):
     algorithm = "grid"
 
     def __init__(self, objective: Any = None, max_trials: int | None = None, *args: Any,
-                 float_points: int = 5, **kwargs: Any) -> None:
+                 float_points: int = DEFAULT_FLOAT_POINTS, **kwargs: Any) -> None:
         super().__init__(objective, max_trials, *args, **kwargs)
         self.float_points = int(float_points)
 

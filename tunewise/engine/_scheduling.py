@@ -45,7 +45,7 @@ def next_plan(study: Study, rng: Any) -> Plan | None:
 
 def stored_values(hps: HyperParameters) -> dict[str, Any]:
     """The values a finished trial stores: its hyperparameters without the ``tuner/...`` ones."""
-    values = hps.values
+    values = dict(hps.values)  # a plain dict: never linked to the trial's container
     extra = getattr(hps, "budget_values", None)
     if extra:
         values = {k: v for k, v in values.items() if k not in extra}

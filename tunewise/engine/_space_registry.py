@@ -5,6 +5,12 @@ are the *declared* ones for ``tune_new_entries``/``allow_new_entries``), registe
 integration building its model once (:meth:`SpaceRegistry.merge`), and met while trials run
 (define-by-run: the trial's container reports them when it finishes or reports a step). The
 registry stores the union with the study and reloads what other workers stored.
+
+Declared definitions win, as Keras Tuner's ``hyperparameters=`` override does: a model that
+defines a declared name otherwise (another range, or a tuned ``hp.Int`` where a ``Fixed`` was
+declared) gets the declared definition's value, and merging never replaces a declared
+definition. With ``allow_new_entries=False`` a model that defines an undeclared name stops
+the search (:class:`~tunewise.errors.FatalRuntimeError`, a RuntimeError as Keras Tuner raises).
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import FatalRuntimeError
 from ..samplers import Sampler
 from ..space import HyperParameter, hyperparameter_from_config, hyperparameter_to_config
 from ..storage import Storage
@@ -56,9 +63,10 @@ class SpaceRegistry:
         return self._space.get(name)
 
     def declare(self, space: Sequence[HyperParameter]) -> None:
-        """Register ``space`` as the declared hyperparameters (``hyperparameters=``)."""
+        """Register ``space`` as the declared hyperparameters (``hyperparameters=``); their
+        definitions replace stored ones and are final (see the module docstring)."""
         self.declared = {hp.name for hp in space}
-        self.merge(space, [])
+        self._merge(space, [], keep_declared=False)
 
     def tunable(self, tune_new_entries: bool) -> list[HyperParameter]:
         """The part of the space samplers choose values for."""
@@ -77,9 +85,18 @@ class SpaceRegistry:
 
         ``changes`` are (stored definition, new definition) pairs a trial met: each changed
         stored definition is reported once (the warning and a ``space_changed`` event).
+        Declared definitions are kept: the code's other definitions of them are ignored.
         """
+        self._merge(space, changes, keep_declared=True)
+
+    def _merge(
+        self, space: Sequence[HyperParameter], changes: Sequence[Change], keep_declared: bool
+    ) -> None:
+        kept = self.declared if keep_declared else set()
         changed = False
         for old, new in changes:
+            if new.name in kept:
+                continue
             if old is not None and self._space.get(new.name) == old:
                 self._events.append(
                     {
@@ -95,6 +112,8 @@ class SpaceRegistry:
                     "and their ranking; new trials sample the new definition."
                 )
         for hp in space:
+            if hp.name in kept and hp.name in self._space:
+                continue
             if self._space.get(hp.name) != hp:
                 self._space[hp.name] = hp
                 changed = True
@@ -117,7 +136,10 @@ class SpaceRegistry:
 class NewValue:
     """A picklable define-by-run hook (it travels with a trial to a worker process or a
     Ray task): undeclared names follow ``allow_new_entries``/``tune_new_entries``, the rest
-    get the sampler's value."""
+    get the sampler's value.
+
+    ``declared`` also tells the trial's container which definitions are final, and
+    :meth:`admit` is called for each name the code defines (see ``space._container``)."""
 
     def __init__(
         self,
@@ -133,13 +155,20 @@ class NewValue:
         self.sampler = sampler if own_rule else None
         self.rng = rng
 
+    def admit(self, hp: HyperParameter) -> None:
+        """Refuse a name outside the declared ones when ``allow_new_entries=False``: the
+        search stops (Keras Tuner raises a RuntimeError), whatever value the sampler had."""
+        if self.declared and not self.allow_new and hp.name not in self.declared:
+            declared = ", ".join(repr(n) for n in sorted(self.declared))
+            raise FatalRuntimeError(
+                f"Hyperparameter {hp.name!r} ({hp.describe()}) is not in the declared "
+                f"hyperparameters ({declared}) and allow_new_entries=False. Declare it in "
+                "hyperparameters=, or pass allow_new_entries=True."
+            )
+
     def __call__(self, hp: HyperParameter) -> Any:
         if self.declared and hp.name not in self.declared:
-            if not self.allow_new:
-                raise ValueError(
-                    f"Hyperparameter {hp.name!r} is not in the declared hyperparameters and "
-                    "allow_new_entries=False. Declare it, or pass allow_new_entries=True."
-                )
+            self.admit(hp)
             if not self.tune_new:
                 return hp.default
         if self.sampler is not None:

@@ -8,28 +8,29 @@ from typing import Any
 import numpy as np
 
 from ..space import Float, HyperParameter, config_key, iter_configurations
+from ..space._configs import DEFAULT_FLOAT_POINTS
 from ..trial import FrozenTrial
 from ._base import Sampler, tried_keys
 
-#: Points a continuous Float is split into (both bounds included) when it has no step.
-DEFAULT_FLOAT_POINTS = 5
+__all__ = ["DEFAULT_FLOAT_POINTS", "GridSampler"]
 
 
 class GridSampler(Sampler):
     """Enumerates every configuration, first-defined hyperparameter outermost.
 
-    A discrete hyperparameter contributes each of its values; a ``Float`` without a step is
-    split into ``float_points`` values evenly spaced on its scale, both bounds included.
-    Hyperparameters first seen while a trial runs take their default value.
+    A discrete hyperparameter contributes each of its values; a ``Float`` without a step
+    contributes its default and ``float_points`` (10, as Keras Tuner) points: the centres of
+    equal bins of its scale (evenly spaced in the exponent on a log scale), so neither bound
+    is a point unless it is the default (``min_value`` is when none is given). Keras Tuner's
+    GridSearch walks the same values. Hyperparameters first seen while a trial runs take
+    their default value.
     """
 
     name = "grid"
 
     def __init__(self, float_points: int = DEFAULT_FLOAT_POINTS) -> None:
-        if int(float_points) < 2:
-            raise ValueError(
-                f"float_points={float_points!r} must be >= 2 (both bounds are grid points)."
-            )
+        if int(float_points) < 1:
+            raise ValueError(f"float_points={float_points!r} must be >= 1.")
         self.float_points = int(float_points)
 
     def suggest(
@@ -57,7 +58,7 @@ class GridSampler(Sampler):
         return {"name": self.name, "float_points": self.float_points}
 
     def describe(self) -> str:
-        return f"grid (continuous Floats split into {self.float_points} points)"
+        return f"grid (continuous Floats split into {self.float_points} points and their default)"
 
     def continuous(self, space: Sequence[HyperParameter]) -> list[str]:
         """Names of the Floats this grid splits into ``float_points`` points."""

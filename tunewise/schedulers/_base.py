@@ -228,9 +228,9 @@ class BudgetedHyperParameters(HyperParameters):
         out.budget_values = job.hp_values()
         return out
 
-    @property
-    def values(self) -> dict[str, Any]:
-        return {**super().values, **self.budget_values}
+    def _active_values(self) -> dict[str, Any]:
+        # ``values`` (live, as the base container's) shows the budget values too.
+        return {**super()._active_values(), **self.budget_values}
 
     def get(self, name: str) -> Any:
         if name in self.budget_values:

@@ -65,20 +65,37 @@ def config_key(values: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
     return tuple(sorted((k, _normalise(v)) for k, v in values.items()))
 
 
+#: Points a grid splits a continuous Float into, as Keras Tuner's ``Float.values`` does.
+DEFAULT_FLOAT_POINTS = 10
+
+
 def float_points(hp: Float, n_points: int) -> list[float]:
-    """``n_points`` values of a continuous Float, both bounds included, evenly spaced on its scale."""
-    if n_points < 2 or hp.min_value == hp.max_value:
-        return [hp.min_value] if hp.min_value == hp.max_value else [hp.default]
-    points = [hp.from_unit(i / (n_points - 1)) for i in range(n_points)]
-    return sorted(set(points))
+    """``n_points`` values of a continuous Float, in increasing order: the centres of
+    ``n_points`` equal bins of its scale (``from_unit((i + 0.5) / n_points)``), so neither
+    bound is one and a log scale is split evenly in the exponent, as Keras Tuner's
+    ``Float.values`` (``prob_to_value(i * 0.1 + 0.05)`` for its 10 points)."""
+    if hp.min_value == hp.max_value:
+        return [hp.min_value]
+    if n_points < 1:
+        return [hp.default]
+    lo, hi = hp.min_value, hp.max_value
+    points = {
+        min(hi, max(lo, _normalise(hp.from_unit((i + 0.5) / n_points)))) for i in range(n_points)
+    }
+    return sorted(points)
 
 
 def grid_values_of(hp: HyperParameter, n_float_points: int) -> list[Any]:
-    """All values of a discrete hyperparameter, or ``n_float_points`` of a continuous Float."""
+    """All values of a discrete hyperparameter; for a continuous Float, its default and its
+    ``n_float_points`` :func:`float_points` (Keras Tuner's GridSearch tries each
+    hyperparameter's default first, then its ``values``), in increasing order."""
     size = hp.grid_size
     if size is None:
         assert isinstance(hp, Float)
-        return float_points(hp, n_float_points)
+        values = {_normalise(hp.default): hp.default}  # the default kept exact
+        for v in float_points(hp, n_float_points):
+            values.setdefault(_normalise(v), v)
+        return sorted(values.values())
     return [hp.grid_value(i) for i in range(size)]
 
 
@@ -89,7 +106,8 @@ def _parents(space: Space) -> set[str]:
 def count_configurations(space: Space, n_float_points: int | None = None) -> int | None:
     """How many distinct configurations the space holds; None when it is continuous.
 
-    With ``n_float_points`` a continuous Float counts as that many points (the grid's view).
+    With ``n_float_points`` a continuous Float counts as that many points and its default
+    (:func:`grid_values_of`, the grid's view).
     """
     if n_float_points is None and any(hp.grid_size is None for hp in space):
         return None
@@ -119,7 +137,7 @@ def count_configurations(space: Space, n_float_points: int | None = None) -> int
 
 def iter_configurations(
     space: Space,
-    n_float_points: int = 5,
+    n_float_points: int = DEFAULT_FLOAT_POINTS,
     values_of: Callable[[HyperParameter, int], list[Any]] = grid_values_of,
 ) -> Iterator[dict[str, Any]]:
     """Every configuration of the space, first-registered hyperparameter outermost."""

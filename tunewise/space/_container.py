@@ -9,6 +9,17 @@ default is the definition's default). Later calls with the same definition retur
 value. A call with a *different* definition is an error, except for definitions inherited from
 a stored study (``inherited=True``): those the running code may redefine once, and the change
 is recorded in ``changes`` so that the engine can say what changed.
+
+``values`` is live, as Keras Tuner's plain ``values`` dict is: ``hp.values["units"] = 64``
+sets the value that ``hp.get("units")`` and later ``hp.Int("units", ...)`` calls return and
+that the trial stores.
+
+Declared definitions win (Keras Tuner's ``hyperparameters=`` override): a ``new_value`` hook
+with a ``declared`` attribute (a set of names) makes the container's definitions of those
+names final, so that the code's own ``hp.Int("x", ...)`` with another definition (or a
+``Fixed``) gets the declared definition's value instead of an error. A hook with an
+``admit(hp)`` method is told of each name the code defines for the first time in this
+container, before its value is chosen; it may raise (``allow_new_entries=False``).
 """
 
 from __future__ import annotations
@@ -37,11 +48,91 @@ def _default_value(hp: HyperParameter) -> Any:
     return hp.default
 
 
+class LiveValues(dict):
+    """``hp.values``: the active values, a dict that writes through to its container.
+
+    Assigning, deleting or updating a key changes the container's value (what ``hp.get`` and
+    the next ``hp.Choice(...)`` of that name return, and what the trial stores), then the dict
+    shows the container's active values again (a changed parent can switch children on or
+    off). A fresh dict is made at each ``hp.values`` access: one kept aside does not see values
+    the code defines later. Copies and pickles of it are plain dicts.
+    """
+
+    __slots__ = ("_owner",)
+
+    def __init__(self, owner: HyperParameters) -> None:
+        super().__init__(owner._active_values())
+        self._owner = owner
+
+    def _sync(self) -> None:
+        dict.clear(self)
+        dict.update(self, self._owner._active_values())
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        self._owner._set_value(name, value)
+        self._sync()
+
+    def __delitem__(self, name: str) -> None:
+        if name not in self:
+            raise KeyError(name)
+        self._owner._unset_value(name)
+        self._sync()
+
+    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        for name, value in dict(*args, **kwargs).items():
+            self._owner._set_value(name, value)
+        self._sync()
+
+    def __ior__(self, other: Any) -> LiveValues:  # type: ignore[override,misc]  # noqa: PYI034
+        self.update(other)
+        return self
+
+    def setdefault(self, name: str, default: Any = None) -> Any:
+        if name not in self:
+            self[name] = default
+        return dict.get(self, name, default)
+
+    def pop(self, name: str, *default: Any) -> Any:
+        if name in self:
+            value = dict.__getitem__(self, name)
+            del self[name]
+            return value
+        if default:
+            return default[0]
+        raise KeyError(name)
+
+    def popitem(self) -> tuple[str, Any]:
+        if not self:
+            raise KeyError("popitem(): values are empty")
+        name = next(reversed(self))
+        return name, self.pop(name)
+
+    def clear(self) -> None:
+        for name in list(self):
+            self._owner._unset_value(name)
+        self._sync()
+
+    def copy(self) -> dict[str, Any]:  # type: ignore[override]
+        return dict(self)
+
+    def __copy__(self) -> dict[str, Any]:
+        return dict(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
+        import copy
+
+        return copy.deepcopy(dict(self), memo)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (dict, (dict(self),))
+
+
 class HyperParameters:
     """Search space plus the current trial's values.
 
     ``values`` holds only *active* hyperparameters: one whose conditions do not hold is
-    registered in the space but absent from ``values``, and defining it returns None.
+    registered in the space but absent from ``values``, and defining it returns None. It is
+    live: ``hp.values[name] = v`` sets the value (see :class:`LiveValues`).
     """
 
     def __init__(self) -> None:
@@ -49,6 +140,8 @@ class HyperParameters:
         self._assigned: dict[str, Any] = {}
         self._scopes: list[Condition] = []
         self._inherited: set[str] = set()
+        self._pinned: dict[str, None] = {}  # names set through ``values`` (ordered)
+        self._locked: set[str] = set()  # declared names: their definitions here are final
         self._new_value: NewValueHook = _default_value
         self.changes: list[tuple[HyperParameter | None, HyperParameter]] = []
         """(old, new) definitions that replaced inherited ones during this trial."""
@@ -71,6 +164,8 @@ class HyperParameters:
         hps._assigned = {k: plain_value(v) for k, v in values.items()}
         if new_value is not None:
             hps._new_value = new_value
+            declared = getattr(new_value, "declared", None) or ()
+            hps._locked = {name for name in declared if name in hps._space}
         return hps
 
     def copy(self) -> HyperParameters:
@@ -84,16 +179,37 @@ class HyperParameters:
 
     @property
     def values(self) -> dict[str, Any]:
-        """The active hyperparameters' values, in registration order.
+        """The active hyperparameters' values, in registration order; live (assignments stick).
 
         In a trial's container, a definition inherited from the stored space that the code
-        did not define in this trial (removed from the code, or not reached) is left out.
+        did not define in this trial (removed from the code, or not reached) is left out,
+        unless a value was assigned to it through ``values``. A value assigned to a name not
+        registered yet is shown too, and is what defining that name returns.
         """
-        return {
+        return LiveValues(self)
+
+    def _active_values(self) -> dict[str, Any]:
+        out = {
             name: self._assigned[name]
             for name, hp in self._space.items()
-            if name in self._assigned and name not in self._inherited and self.is_active(hp)
+            if name in self._assigned
+            and (name not in self._inherited or name in self._pinned)
+            and self.is_active(hp)
         }
+        for name in self._pinned:
+            if name not in self._space and name in self._assigned:
+                out[name] = self._assigned[name]
+        return out
+
+    def _set_value(self, name: str, value: Any) -> None:
+        if not isinstance(name, str):
+            raise TypeError(f"Hyperparameter names are strings, got {name!r}.")
+        self._assigned[name] = plain_value(value)
+        self._pinned[name] = None
+
+    def _unset_value(self, name: str) -> None:
+        self._assigned.pop(name, None)
+        self._pinned.pop(name, None)
 
     def is_active(self, hp: HyperParameter | str) -> bool:
         """True when every condition of ``hp`` holds (its parents active, with listed values)."""
@@ -155,7 +271,13 @@ class HyperParameters:
     def _register(self, hp: HyperParameter) -> Any:
         name = hp.name
         existing = self._space.get(name)
-        if existing is not None and not existing.same_definition(hp):
+        if existing is None or name in self._inherited:  # first defined here
+            admit = getattr(self._new_value, "admit", None)
+            if admit is not None:
+                admit(hp)
+        if existing is not None and name in self._locked:
+            hp = existing  # the declared definition wins over the code's (Keras Tuner's rule)
+        elif existing is not None and not existing.same_definition(hp):
             if name not in self._inherited:
                 raise ValueError(
                     f"Hyperparameter {name!r} is already defined as {existing.describe()}; "
@@ -163,7 +285,8 @@ class HyperParameters:
                 )
             self.changes.append((existing, hp))
             self._space[name] = hp
-            if name in self._assigned and not hp.contains(self._assigned[name]):
+            stale = name in self._assigned and not hp.contains(self._assigned[name])
+            if stale and name not in self._pinned:  # a value the user assigned is kept
                 del self._assigned[name]
         elif existing is None:
             self._space[name] = hp

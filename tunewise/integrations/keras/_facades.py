@@ -6,6 +6,7 @@ from typing import Any
 
 from ...samplers import AutoSampler, GridSampler, RandomSampler, Sampler
 from ...samplers._gp import check_bayesian_arguments
+from ...samplers._grid import DEFAULT_FLOAT_POINTS
 from ...schedulers import ASHAScheduler, HyperbandScheduler, Scheduler
 from ._tuner import Tuner
 
@@ -51,7 +52,7 @@ class GridSearch(RandomSearch):
     algorithm = "grid"
 
     def __init__(self, hypermodel: Any = None, objective: Any = None, max_trials: Any = None,
-                 *args: Any, float_points: int = 5, **kwargs: Any) -> None:
+                 *args: Any, float_points: int = DEFAULT_FLOAT_POINTS, **kwargs: Any) -> None:
         self._float_points = float_points
         super().__init__(hypermodel, objective, max_trials, *args, **kwargs)
 

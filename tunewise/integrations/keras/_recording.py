@@ -7,6 +7,7 @@ one per execution) into per-epoch metrics, and averaging executions epoch by epo
 from __future__ import annotations
 
 import difflib
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -84,6 +85,9 @@ class TrialRecord:
     """The epoch after which the study's pruner stopped training, else None."""
     initial_epoch: int = 0
     """The epoch ``fit`` starts at (a promoted Hyperband trial continues its parent's)."""
+    build_config: dict[str, Any] | None = None
+    """``model.get_build_config()`` of the model the best weights come from (JSON-ready), so
+    that a model built lazily on its first ``fit`` (no ``Input``) can be rebuilt to take them."""
 
     def attrs(self) -> dict[str, Any]:
         """Plain facts about the fits, stored with the trial for the doctor."""
@@ -141,8 +145,53 @@ def make_recorder(
             if record.best_value is None or objective.is_better(value, record.best_value):
                 record.best_value = value
                 record.best_weights = [np.array(w) for w in self.model.get_weights()]
+                record.build_config = json_build_config(self.model)
 
     return EpochRecorder()
+
+
+def json_build_config(model: Any) -> dict[str, Any] | None:
+    """The model's build config as plain JSON data (shapes as lists), or None."""
+    try:
+        config = model.get_build_config()
+        return json.loads(json.dumps(config)) if config else None
+    except Exception:  # noqa: BLE001 - a model without a usable build config: weights only
+        return None
+
+
+#: Keras Tuner's ``Tuner`` hooks that its ``TunerCallback`` calls during ``fit``.
+TUNER_FIT_HOOKS = ("on_epoch_begin", "on_epoch_end", "on_batch_begin", "on_batch_end")
+
+
+def make_tuner_hooks_callback(keras: Any, tuner: Any, trial: Trial, base: type) -> Any | None:
+    """Keras Tuner's ``TunerCallback``: calls ``tuner.on_epoch_begin(trial, model, epoch,
+    logs=logs)``, ``tuner.on_batch_begin(trial, model, batch, logs)`` and their ``_end``
+    pairs during ``fit``. Only the hooks ``type(tuner)`` overrides (relative to ``base``) are
+    wired, so an untouched tuner adds no per-batch call; None when it overrides none."""
+    overridden = [
+        name for name in TUNER_FIT_HOOKS
+        if getattr(type(tuner), name, None) is not getattr(base, name, None)
+    ]
+    if not overridden:
+        return None
+    methods: dict[str, Any] = {}
+    if "on_epoch_begin" in overridden:
+        def on_epoch_begin(self: Any, epoch: int, logs: Any = None) -> None:
+            tuner.on_epoch_begin(trial, self.model, epoch, logs=logs)
+        methods["on_epoch_begin"] = on_epoch_begin
+    if "on_epoch_end" in overridden:
+        def on_epoch_end(self: Any, epoch: int, logs: Any = None) -> None:
+            tuner.on_epoch_end(trial, self.model, epoch, logs=logs)
+        methods["on_epoch_end"] = on_epoch_end
+    if "on_batch_begin" in overridden:
+        def on_batch_begin(self: Any, batch: int, logs: Any = None) -> None:
+            tuner.on_batch_begin(trial, self.model, batch, logs)
+        methods["on_batch_begin"] = on_batch_begin
+    if "on_batch_end" in overridden:
+        def on_batch_end(self: Any, batch: int, logs: Any = None) -> None:
+            tuner.on_batch_end(trial, self.model, batch, logs)
+        methods["on_batch_end"] = on_batch_end
+    return type("TunerCallback", (keras.callbacks.Callback,), methods)()
 
 
 def make_pruning_callback(keras: Any, record: TrialRecord, trial: Trial) -> Any:

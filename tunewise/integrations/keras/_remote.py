@@ -13,6 +13,10 @@ back every epoch's metrics (stored as the trial's steps), the trial's attrs and 
 epoch's weights as numpy arrays, which the driver writes where ``get_best_models()`` reads
 them. A pruner judges each epoch against the study's finished trials, as in-process. Hyperband's
 promotions need the parent's weights in the driver, so Hyperband runs in-process.
+
+Keras Tuner's hooks: ``on_trial_begin`` and the ``on_epoch_*``/``on_batch_*`` hooks run in the
+worker, on its copy of the tuner (where the trial and its model are), so what they set on
+``self`` does not reach the driver; ``on_trial_end`` runs in the driver, with the stored trial.
 """
 
 from __future__ import annotations
@@ -101,14 +105,20 @@ class RemoteKerasTrials:
         """Write the best epoch's weights the task sent back; the steps are stored already."""
         if not isinstance(result, FitResult):
             raise TypeError(f"A Keras task returned {type(result).__name__}, not a FitResult.")
-        self._tuner._save_best_weights(trial, TrialRecord(best_weights=result.best_weights))
+        self._tuner._save_best_weights(
+            trial, TrialRecord(best_weights=result.best_weights, build_config=result.build_config)
+        )
 
 
 class FitResult:
-    """What a task sends back besides steps and attrs: the best epoch's weights (or None)."""
+    """What a task sends back besides steps and attrs: the best epoch's weights (or None)
+    and the build config of their model (for models built lazily on their first fit)."""
 
-    def __init__(self, best_weights: list[np.ndarray] | None) -> None:
+    def __init__(
+        self, best_weights: list[np.ndarray] | None, build_config: dict[str, Any] | None = None
+    ) -> None:
         self.best_weights = best_weights
+        self.build_config = build_config
 
 
 class _TaskStudy:
@@ -171,4 +181,4 @@ class TaskTuner:
         tuner._save_best_weights = _weights_stay_in_record
         tuner._run_and_record(hp, trial)  # steps and attrs go on the trial; raises if pruned
         record = tuner._records.pop(trial.number)
-        return FitResult(record.best_weights)
+        return FitResult(record.best_weights, record.build_config)

@@ -32,6 +32,7 @@ from ._recording import (
     is_history_like,
     make_pruning_callback,
     make_recorder,
+    make_tuner_hooks_callback,
     runs_from_result,
 )
 from ._remote import trial_runner
@@ -245,9 +246,42 @@ class Tuner(StudyTunerMixin):
     def on_search_end(self) -> None:
         """Hook, as in Keras Tuner."""
 
+    def on_trial_begin(self, trial: Trial) -> None:
+        """Hook, as in Keras Tuner: called with the running trial just before ``run_trial``.
+
+        With ``n_jobs``/Ray it runs in the worker's copy of the tuner (where the trial runs),
+        so what it sets on ``self`` stays there."""
+
+    def on_trial_end(self, trial: FrozenTrial) -> None:
+        """Hook, as in Keras Tuner: called after each trial is stored (completed, pruned or
+        failed), with the stored trial (``status``, ``score``, ``metrics``,
+        ``hyperparameters``), in the process that called ``search``. Nothing to call on
+        ``super()`` (Keras Tuner's ends the trial here; the study has done so already)."""
+
+    def on_epoch_begin(
+        self, trial: Trial, model: Any, epoch: int, logs: dict[str, Any] | None = None
+    ) -> None:
+        """Hook, as in Keras Tuner: called by a callback at each epoch's start during ``fit``."""
+
+    def on_epoch_end(
+        self, trial: Trial, model: Any, epoch: int, logs: dict[str, Any] | None = None
+    ) -> None:
+        """Hook, as in Keras Tuner: called at each epoch's end with its logs (the metrics)."""
+
+    def on_batch_begin(
+        self, trial: Trial, model: Any, batch: int, logs: dict[str, Any] | None
+    ) -> None:
+        """Hook, as in Keras Tuner: called at each training batch's start during ``fit``."""
+
+    def on_batch_end(
+        self, trial: Trial, model: Any, batch: int, logs: dict[str, Any] | None = None
+    ) -> None:
+        """Hook, as in Keras Tuner: called at each training batch's end during ``fit``."""
+
     def _run_and_record(self, hp: HyperParameters, trial: Trial) -> Any:
         record = self._records[trial.number] = TrialRecord()
         self._current = (trial, record)
+        self.on_trial_begin(trial)
         result = self.run_trial(trial, *self._fit_args, **copy.copy(self._fit_kwargs))
         if record.runs:
             for key, value in record.attrs().items():
@@ -301,9 +335,19 @@ class Tuner(StudyTunerMixin):
                 "trains from scratch for the whole budget instead of continuing it."
             )
             return False
-        with np.load(path, allow_pickle=False) as data:
-            model.set_weights([data[f"arr_{i}"] for i in range(len(data.files))])
+        self._restore_weights(model, parent)
         return True
+
+    def _restore_weights(self, model: Any, number: int) -> None:
+        """Give ``model`` trial ``number``'s stored best weights; a model built lazily on its
+        first ``fit`` (a ``Sequential`` without ``Input``) is first built from the stored
+        build config, as Keras Tuner does."""
+        config_path = os.path.join(os.path.dirname(self._weights_path(number)), "build_config.json")
+        if not model.built and os.path.exists(config_path):
+            with open(config_path) as f:
+                model.build_from_config(json.load(f))
+        with np.load(self._weights_path(number), allow_pickle=False) as data:
+            model.set_weights([data[f"arr_{i}"] for i in range(len(data.files))])
 
     def _callbacks_for(self, trial: Trial, user_callbacks: Sequence[Any] | None) -> list[Any]:
         """The recorder (and the pruning callback when the study has a pruner and there is one
@@ -324,7 +368,9 @@ class Tuner(StudyTunerMixin):
         own = [make_recorder(keras, record, trial, self.study.objective, live)]
         if live and self.study.pruner is not None:
             own.append(make_pruning_callback(keras, record, trial))
-        return [*own, *callbacks]
+        # Keras Tuner's TunerCallback (the on_epoch_*/on_batch_* hooks) follows the user's.
+        hooks = make_tuner_hooks_callback(keras, self, trial, Tuner)
+        return [*own, *callbacks, *([hooks] if hooks is not None else [])]
 
     def _try_build(self, hp: HyperParameters) -> Any:
         keras = _keras()
@@ -346,18 +392,37 @@ class Tuner(StudyTunerMixin):
             model = self.hypermodel.build(hp)
         if model is None:
             raise FailedTrialError("build(hp) returned None; it must return a Keras model.")
-        if self._compile_overrides:
-            model.compile(
-                optimizer=self._compile_overrides.get("optimizer", model.optimizer),
-                loss=self._compile_overrides.get("loss", model.loss),
-                metrics=self._compile_overrides.get("metrics"),
-            )
+        self._override_compile_args(model)
         if self._max_model_size and model.count_params() > self._max_model_size:
             raise FailedTrialError(
                 f"The model has {model.count_params()} parameters, more than "
                 f"max_model_size={self._max_model_size}."
             )
         return model
+
+    def _override_compile_args(self, model: Any) -> None:
+        """Recompile with the tuner's ``optimizer``/``loss``/``metrics`` when given (Keras
+        Tuner's overrides). An optimizer instance is copied per model through
+        ``keras.optimizers.serialize``/``deserialize``, as Keras Tuner does: one instance is
+        built for one model's variables. What is not overridden stays as compiled in
+        ``build``."""
+        if not self._compile_overrides:
+            return
+        keras = _keras()
+        optimizer = self._compile_overrides.get("optimizer")
+        if optimizer is None:
+            optimizer = model.optimizer
+        elif not isinstance(optimizer, str):
+            optimizer = keras.optimizers.deserialize(keras.optimizers.serialize(optimizer))
+        metrics = self._compile_overrides.get("metrics")
+        if metrics is None:
+            compiled = getattr(getattr(model, "_compile_config", None), "config", None) or {}
+            metrics = compiled.get("metrics")
+        model.compile(
+            optimizer=optimizer,
+            loss=self._compile_overrides.get("loss", model.loss),
+            metrics=metrics,
+        )
 
     # ------------------------------------------------------------------ best weights
     def _weights_path(self, number: int) -> str:
@@ -372,6 +437,9 @@ class Tuner(StudyTunerMixin):
         np.savez(path, *record.best_weights)
         with open(os.path.join(os.path.dirname(path), "trial.json"), "w") as f:
             json.dump({"trial_id": trial.trial_id, "values": trial.hyperparameters.values}, f)
+        if record.build_config is not None:
+            with open(os.path.join(os.path.dirname(path), "build_config.json"), "w") as f:
+                json.dump(record.build_config, f)
 
     def _after_trial(self, study: Study, frozen: FrozenTrial) -> None:
         self._records.pop(frozen.number, None)
@@ -384,6 +452,7 @@ class Tuner(StudyTunerMixin):
                 path = self._weights_path(t.number)
                 if os.path.exists(path):
                     shutil.rmtree(os.path.dirname(path), ignore_errors=True)
+        self.on_trial_end(frozen)
 
     # ------------------------------------------------------------------ results
     def get_best_models(self, num_models: int = 1) -> list[Any]:
@@ -405,7 +474,7 @@ class Tuner(StudyTunerMixin):
                     "run_trial did not fit a Keras model through the tuner."
                 )
             model = self.hypermodel.build(hp)
-            with np.load(path, allow_pickle=False) as data:
-                model.set_weights([data[f"arr_{i}"] for i in range(len(data.files))])
+            self._override_compile_args(model)  # as Keras Tuner's load_model (via _try_build)
+            self._restore_weights(model, trial.number)
             models.append(model)
         return models
