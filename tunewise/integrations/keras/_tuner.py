@@ -25,6 +25,7 @@ from ...space import HyperParameters
 from ...trial import FrozenTrial, Trial, rank_trials
 from ...trial_attrs import BUDGET, INITIAL_BUDGET, PARENT
 from .._study_tuner import StudyTunerMixin
+from ._distributed import is_chief, wait_as_chief
 from ._hypermodel import HyperModel, as_hypermodel
 from ._recording import (
     TrialRecord,
@@ -219,7 +220,10 @@ class Tuner(StudyTunerMixin):
 
         ``verbose`` is passed to ``fit`` and also sets tunewise's own output (0 silences both).
         ``executor="ray"`` or a :class:`tunewise.RayExecutor` runs each trial as a Ray task,
-        ``n_jobs=k`` runs k trials at once in k worker processes (see ``_remote``).
+        ``n_jobs=k`` runs k trials at once in k worker processes (see ``_remote``). Started
+        with Keras Tuner's ``KERASTUNER_TUNER_ID=chief``, it runs no trial and returns when the
+        workers (``KERASTUNER_TUNER_ID=tuner0``, ...) sharing the study have finished it (see
+        ``_distributed``).
         """
         executor, n_jobs = fit_kwargs.pop("executor", None), fit_kwargs.pop("n_jobs", 1)
         if "verbose" in fit_kwargs:
@@ -228,6 +232,13 @@ class Tuner(StudyTunerMixin):
         self._reporter.foreign_output = fit_kwargs.get("verbose", "auto") != 0
         self._fit_args = fit_args
         self._fit_kwargs = fit_kwargs
+        if is_chief():  # Keras Tuner's distributed mode: the workers run the trials
+            self.on_search_begin()
+            try:
+                wait_as_chief(self)
+            finally:
+                self.on_search_end()
+            return
         with trial_runner(self, executor, n_jobs) as (objective, executor):
             self.on_search_begin()
             try:
