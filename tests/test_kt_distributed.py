@@ -72,7 +72,7 @@ def test_a_chief_and_a_worker_share_one_study_and_the_chief_runs_no_trial(tmp_pa
         words = line.split()
         return int(words[1]), int(words[3]), line, float(words[-1])
 
-    chief_pid, chief_trials, chief_line, chief_best = facts(c_out)
+    _chief_pid, chief_trials, chief_line, chief_best = facts(c_out)
     worker_pid, worker_trials, _, worker_best = facts(w_out)
     assert chief_trials == worker_trials == 3  # one study, seen whole by both
     assert f"RAN_BY [{worker_pid}]" in chief_line  # every trial ran in the worker
