@@ -282,7 +282,7 @@ def _final_attempts(h: SearchHistory) -> list[FrozenTrial]:
     """The last attempt of each configuration (re-runs replace the attempt they re-run)."""
     last: dict[int, FrozenTrial] = {}
     for t in sorted(h.trials, key=lambda t: t.number):
-        last[t.number if t.retry_of is None else t.retry_of] = t
+        last[t.original_number] = t
     return [t for t in last.values() if t.state.is_finished]
 
 

@@ -245,7 +245,7 @@ def _one_per_configuration(trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:
     """One trial per configuration (an original and its re-runs), its best-known outcome."""
     kept: dict[int, FrozenTrial] = {}
     for t in sorted(trials, key=lambda t: t.number):
-        key = t.number if t.retry_of is None else t.retry_of
+        key = t.original_number
         if key not in kept or _outcome_rank(t) >= _outcome_rank(kept[key]):
             kept[key] = t
     return [kept[k] for k in sorted(kept)]

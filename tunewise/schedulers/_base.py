@@ -145,11 +145,6 @@ def without_budget_keys(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if k not in BUDGET_KEYS and k != BRACKET_INDEX_KEY}
 
 
-def original_number(trial: FrozenTrial) -> int:
-    """The number of the first attempt of a trial's configuration (re-runs share it)."""
-    return trial.number if trial.retry_of is None else trial.retry_of
-
-
 def scheduled_trials(trials: Sequence[FrozenTrial]) -> list[tuple[FrozenTrial, Job]]:
     """Every trial a scheduler assigned, with its job; of re-runs only the latest attempt."""
     latest: dict[int, tuple[FrozenTrial, Job]] = {}
@@ -157,7 +152,7 @@ def scheduled_trials(trials: Sequence[FrozenTrial]) -> list[tuple[FrozenTrial, J
         job = job_of(t)
         if job is None:
             continue
-        key = original_number(t)
+        key = t.original_number
         if key not in latest or t.number > latest[key][0].number:
             latest[key] = (t, job)
     return [latest[k] for k in sorted(latest)]
