@@ -13,8 +13,11 @@ machine-noise bias), prints a table, the medians over repeats and the ratios
 tunewise / keras-tuner of search time and peak memory. The best objectives need not be
 equal: the two libraries draw from different random streams.
 
-tunewise's ``BayesianOptimization`` currently samples at random (it says so); keras-tuner's
-fits a Gaussian process before each trial after its initial random points.
+With ``--isolate`` a third child runs tunewise's search with ``search(isolate=True)`` (each
+trial in a fresh process of its own, see tunewise/integrations/keras/_remote.py): its row is
+``tunewise_isolate``, the summary states its extra seconds per trial against the in-process
+tunewise search, and its ``peak_child_rss_mb`` is the largest trial process's peak RSS
+(``RUSAGE_CHILDREN``: its ``peak_rss_mb`` is the searching process alone).
 
 keras-tuner is not a dependency of tunewise; without it the script says so and exits 0:
     .venv/bin/pip install keras-tuner tensorboard   # keras-tuner 1.4 needs tensorboard on TF
@@ -22,8 +25,8 @@ keras-tuner is not a dependency of tunewise; without it the script says so and e
 Run:  .venv/bin/python benchmarks/keras_vs_kerastuner.py
       .venv/bin/python benchmarks/keras_vs_kerastuner.py --bayesian --repeats 2 --out kt.json
       .venv/bin/python benchmarks/keras_vs_kerastuner.py --child tunewise random --profile
-Options: --trials (10), --epochs (5), --repeats (1), --bayesian, --out FILE (JSON),
---backend (Keras backend of the children, default tensorflow).
+Options: --trials (10), --epochs (5), --repeats (1), --bayesian, --isolate, --out FILE
+(JSON), --backend (Keras backend of the children, default tensorflow).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ import sys
 import time
 
 LIBS = ("tunewise", "keras_tuner")
+ISOLATE = "tunewise_isolate"  # tunewise with search(isolate=True)
 MARK = "BENCH_RESULT "
 
 
@@ -49,7 +53,8 @@ def child(lib: str, algo: str, trials: int, epochs: int, profile: bool) -> None:
     import numpy as np
     from sklearn.datasets import load_digits
 
-    kt = __import__(lib)
+    isolate = lib == ISOLATE
+    kt = __import__("tunewise" if isolate else lib)
     x, y = load_digits(return_X_y=True)
     x = (x / 16.0).astype("float32")
     perm = np.random.default_rng(0).permutation(len(x))
@@ -76,6 +81,8 @@ def child(lib: str, algo: str, trials: int, epochs: int, profile: bool) -> None:
                     directory=tmp, project_name=f"{lib}_{algo}", overwrite=True)
         init_s = time.perf_counter() - start
         fit = {"epochs": epochs, "validation_data": (x_val, y_val), "verbose": 0}
+        if isolate:
+            fit["isolate"] = True
         if profile:
             import cProfile
             import pstats
@@ -92,9 +99,11 @@ def child(lib: str, algo: str, trials: int, epochs: int, profile: bool) -> None:
         done = [t for t in tuner.oracle.trials.values() if str(t.status) == "COMPLETED"]
         best = tuner.oracle.get_best_trials(1)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # largest child
     print(MARK + json.dumps({
         "lib": lib, "algo": algo, "version": getattr(kt, "__version__", "?"),
         "init_s": init_s, "search_s": search_s, "peak_rss_mb": peak_mb,
+        "peak_child_rss_mb": child_mb,
         "best": best[0].score if best else None, "trials": len(done)}), flush=True)
 
 
@@ -118,6 +127,8 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--repeats", type=int, default=1)
     p.add_argument("--bayesian", action="store_true", help="also BayesianOptimization")
+    p.add_argument("--isolate", action="store_true",
+                   help="also tunewise with search(isolate=True): a process per trial")
     p.add_argument("--out", help="write every run and the summary as JSON")
     p.add_argument("--backend", default="tensorflow")
     p.add_argument("--child", nargs=2, metavar=("LIB", "ALGO"), help=argparse.SUPPRESS)
@@ -133,18 +144,19 @@ def main() -> None:
         print(f"skipped: pip install keras-tuner tensorboard  (import keras_tuner: {last})")
         return
     algos = ("random", "bayesian") if args.bayesian else ("random",)
+    libs = (*LIBS, ISOLATE) if args.isolate else LIBS
     runs = []
     print(f"{args.trials} trials x {args.epochs} epochs, backend {args.backend}, "
           f"{os.cpu_count()} CPUs, Python {platform.python_version()}")
-    print(f"{'repeat':>6} {'algorithm':<9} {'library':<12} {'search s':>9} {'init s':>7} "
+    print(f"{'repeat':>6} {'algorithm':<9} {'library':<16} {'search s':>9} {'init s':>7} "
           f"{'process s':>9} {'peak MB':>8} {'best':>7} {'trials':>6}")
     for r in range(args.repeats):
         for algo in algos:
-            for lib in LIBS if r % 2 == 0 else LIBS[::-1]:
+            for lib in libs if r % 2 == 0 else libs[::-1]:
                 res = dict(spawn(lib, algo, args), repeat=r)
                 runs.append(res)
                 best = "-" if res["best"] is None else f"{res['best']:.4f}"
-                print(f"{r:>6} {algo:<9} {lib:<12} {res['search_s']:>9.2f} "
+                print(f"{r:>6} {algo:<9} {lib:<16} {res['search_s']:>9.2f} "
                       f"{res['init_s']:>7.2f} {res['process_s']:>9.2f} "
                       f"{res['peak_rss_mb']:>8.0f} {best:>7} {res['trials']:>6}", flush=True)
     summary = {}
@@ -162,6 +174,17 @@ def main() -> None:
               f"peak MB {med['tunewise']['peak_rss_mb']:.0f} vs "
               f"{med['keras_tuner']['peak_rss_mb']:.0f} (ratio {ratio['peak_rss_mb']:.2f}); "
               f"best val_accuracy {bests['tunewise']} vs {bests['keras_tuner']}")
+        if args.isolate:
+            mine = [x for x in runs if x["lib"] == ISOLATE and x["algo"] == algo]
+            iso = {k: statistics.median(x[k] for x in mine)
+                   for k in ("search_s", "peak_rss_mb", "peak_child_rss_mb", "process_s")}
+            extra = (iso["search_s"] - med["tunewise"]["search_s"]) / args.trials
+            summary[algo]["isolate"] = {"median": iso, "extra_s_per_trial": extra,
+                                        "best": [x["best"] for x in mine]}
+            print(f"{algo:<9} isolate=True search s {iso['search_s']:.2f} vs in-process "
+                  f"{med['tunewise']['search_s']:.2f}: {extra:+.2f} s per trial; peak MB "
+                  f"{iso['peak_rss_mb']:.0f} searching process, {iso['peak_child_rss_mb']:.0f} "
+                  "largest trial process")
     if args.out:
         with open(args.out, "w") as f:
             json.dump({"args": {k: v for k, v in vars(args).items() if k != "child"},

@@ -60,7 +60,12 @@ def test_every_epoch_is_stored_and_the_score_is_the_best_epoch(tmp_path, data):
         assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(trial.steps[0].metrics)
         val = [s.metrics["val_loss"] for s in trial.steps]
         assert trial.score == min(val) and trial.best_step == int(np.argmin(val))
-        assert trial.metrics.get_history("val_loss") == val
+        # Keras Tuner's MetricsTracker view of the same steps
+        history = trial.metrics.get_history("val_loss")
+        assert [(o.step, o.value) for o in history] == [(i, [v]) for i, v in enumerate(val)]
+        assert trial.metrics["val_loss"] == val
+        assert trial.metrics.get_best_value("val_loss") == min(val)
+        assert trial.metrics.get_best_step("val_loss") == trial.best_step
     summary = tuner.results_summary()
     assert summary.best_objective == min(t.score for t in tuner.study.trials)
     best_hp = tuner.get_best_hyperparameters(1)[0]
@@ -233,10 +238,11 @@ def test_a_hypermodel_fit_can_tune_batch_size_and_epochs(tmp_path, data):
         assert len(t.steps) == t.values["epochs"] and t.values["batch_size"] in (16, 64)
 
 
-def test_search_verbose_zero_silences_tunewise(tmp_path, data, capsys):
+def test_the_tuners_verbose_zero_silences_tunewise(tmp_path, data, capsys):
+    # search(verbose=0) silences fit only (tests/test_kt_console.py); the tuner's verbose=0 all
     x, y, xv, yv = data
     tuner = kt.RandomSearch(build, objective="val_loss", max_trials=1, directory=str(tmp_path),
-                            project_name="quiet")
+                            project_name="quiet", verbose=0)
     tuner.search(x, y, epochs=1, validation_data=(xv, yv), verbose=0)
     assert capsys.readouterr().out == ""
 

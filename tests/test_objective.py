@@ -138,6 +138,13 @@ def test_multi_objective_invalid(objectives, error):
         MultiObjective(objectives)
 
 
+def test_multi_objective_repeated_metric_warns_and_counts_twice():
+    """Keras Tuner accepts a metric listed twice (it then weighs twice in the sum)."""
+    with pytest.warns(UserWarning, match="more than once"):
+        multi = MultiObjective((Objective("loss", "min"), Objective("loss", "min")))
+    assert multi.value_from({"loss": 0.25}) == 0.5
+
+
 @pytest.mark.parametrize("objective", [
     Objective("val_loss", "min"),
     Objective("val_accuracy", "max"),

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import re
+import sys
 
 import pytest
+from _screen import Screen
 
 import tunewise as tw
 from tunewise.engine import ConsoleReporter
@@ -179,9 +181,10 @@ def test_the_keras_tuner_leaves_the_terminal_to_fit_while_it_prints_epochs(tmp_p
         def run_trial(self, trial, *args, **kwargs):
             return trial.hyperparameters.Float("x", -1.0, 1.0) ** 2
 
-    def search(verbose):
+    def search(verbose, tuner_verbose=1):
         tuner = Quadratic(objective="loss", max_trials=2, directory=tmp_path,
-                          project_name=f"q{verbose}", seed=0)
+                          project_name=f"q{verbose}{tuner_verbose}", seed=0,
+                          verbose=tuner_verbose)
         terminal = FakeTerminal()
         tuner._reporter.stream = terminal
         tuner.search(verbose=verbose)  # passed to fit: Keras prints epochs unless 0
@@ -190,6 +193,250 @@ def test_the_keras_tuner_leaves_the_terminal_to_fit_while_it_prints_epochs(tmp_p
     reporter, text = search(1)
     assert reporter.foreign_output
     shown = [ln for ln in screen_lines(text) if ln]
-    assert [ln[:5] for ln in shown] == ["[░░░░", "Trial", "[████", "Trial", "Searc"]
+    # Each trial: the bar as it starts (left above what fit prints), the trial's start line
+    # (the first trial's x is defined as it runs: no value to show yet), its end line.
+    assert [ln[:5] for ln in shown] == ["[░░░░", "Trial", "Trial", "[████", "Trial", "Trial",
+                                        "Searc"]
+    assert shown[1] == "Trial 1/2 (#0) started"
+    assert re.fullmatch(r"Trial 2/2 \(#1\) started: x=-?[\d.]+", shown[4])
+    # search(verbose=0) silences fit only: the tuner's lines and live bar stay
     reporter, text = search(0)
-    assert not reporter.foreign_output and text == ""
+    assert not reporter.foreign_output
+    shown = [ln for ln in screen_lines(text) if ln]
+    assert [ln[:14] for ln in shown] == ["Trial 1/2 (#0)"] * 2 + ["Trial 2/2 (#1)"] * 2 + [
+        "Search done: 2"]
+    assert text.count("\r\x1b[2K[") >= 4  # the bar is drawn as each trial starts and ends
+    # the tuner's verbose=0 silences it
+    reporter, text = search(0, tuner_verbose=0)
+    assert text == ""
+
+
+# ---------------------------------------------------------------- the shared terminal
+BAR_DRAW = "\x1b7\x1b[1B\r\x1b[2K["  # the bar drawn on the row below the cursor's
+
+
+def test_on_sys_stdout_the_bar_stays_live_below_what_the_trials_print(monkeypatch):
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    monkeypatch.setenv("COLUMNS", "160")  # the trials' lines fit on one row
+    seen = []
+
+    def objective(hp):
+        x = hp.Float("x", 0.0, 1.0)
+        print("Epoch 1/1")
+        for k in (1, 2, 3):  # a progress bar rewritten in place, as Keras's
+            sys.stdout.write(f"\r{k}/3 steps - loss: {x:.4f}")
+            sys.stdout.flush()
+            if k == 2:
+                seen.append(Screen(24, 160).feed(terminal.getvalue(), onlcr=True))
+        sys.stdout.write("\n")
+        return x
+
+    study = tw.Study(objective="loss", storage="memory", seed=0, reporter=ConsoleReporter(1))
+    study.optimize(objective, max_trials=3)
+    assert sys.stdout is terminal  # given back
+    text = terminal.getvalue()
+    # While a trial rewrote its line, the live bar sat on the row below it.
+    for k, screen in enumerate(seen):
+        assert screen.row(screen.y).startswith("2/3 steps - loss: ")
+        assert screen.row(screen.y + 1).startswith("[") and f"{k}/3 trials" in screen.row(
+            screen.y + 1)
+    # The bar is redrawn after each line the trial ends, not printed once per trial.
+    first = text[text.index("Epoch 1/1"): text.index("Trial 1/3")]
+    assert first.count(BAR_DRAW) >= 2
+    # On screen at the end: every line whole, in order, and no bar left behind.
+    lines = Screen(24, 160).feed(text, onlcr=True).lines()
+    losses = [f"{t.score:.4f}" for t in study.trials]
+    expected = []
+    for k, loss in enumerate(losses, start=1):
+        expected += ["Epoch 1/1", f"3/3 steps - loss: {loss}", f"Trial {k}/3 (#{k - 1})"]
+    assert [ln[: len(e)] for ln, e in zip(lines, expected)] == expected
+    assert lines[-1].startswith("Search done: 3 trials run") and len(lines) == 10
+    # and the same on a short screen, where every line scrolls through the bar's row
+    assert Screen(3, 160).feed(text, onlcr=True).lines() == lines
+
+
+def test_a_row_wider_than_the_terminal_is_never_overwritten_by_the_bar(monkeypatch):
+    from tunewise.engine._terminal import SharedTerminal
+
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    monkeypatch.setenv("COLUMNS", "80")
+    shared = SharedTerminal(terminal, lambda width: "[status]")
+    shared.install()
+    assert sys.stdout is not terminal and sys.stdout.isatty()
+    long = "x" * 100  # wraps onto the row the status line was on (80 columns)
+    sys.stdout.write(long)
+    drawn = terminal.getvalue().count("[status]")
+    shared.refresh()  # a redraw now would overwrite the wrapped text: left out
+    assert terminal.getvalue().count("[status]") == drawn
+    sys.stdout.write(" end\nnext line\n")  # a newline: the status line comes back below
+    assert terminal.getvalue().count("[status]") == drawn + 1
+    screen = Screen(24, 80).feed(terminal.getvalue(), onlcr=True)
+    assert screen.lines() == [long[:80], long[80:] + " end", "next line", "", "[status]"]
+    shared.uninstall()
+    assert sys.stdout is terminal
+    assert Screen(24, 80).feed(terminal.getvalue(), onlcr=True).lines() == [
+        long[:80], long[80:] + " end", "next line"]
+
+
+def test_stderr_on_the_same_terminal_prints_above_the_bar_too(monkeypatch):
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setenv("COLUMNS", "160")
+
+    seen = []
+
+    def objective(hp):
+        sys.stdout.write("\rhalf way")
+        print("a warning", file=sys.stderr)  # e.g. warnings.warn during fit
+        seen.append(Screen(24, 160).feed(terminal.getvalue(), onlcr=True))
+        return hp.Float("x", 0.0, 1.0)
+
+    study = tw.Study(objective="loss", storage="memory", seed=0, reporter=ConsoleReporter(1))
+    study.optimize(objective, max_trials=2)
+    assert sys.stderr is terminal
+    lines = Screen(24, 160).feed(terminal.getvalue(), onlcr=True).lines()
+    assert [ln[:9] for ln in lines] == ["half waya", "Trial 1/2", "half waya", "Trial 2/2",
+                                        "Search do"]
+    for screen in seen:  # the bar was drawn again below the warning's line
+        assert screen.row(screen.y - 1) == "half waya warning"
+        assert screen.row(screen.y + 1).startswith("[")
+
+
+def test_a_logging_handler_on_the_terminal_logs_above_the_bar(monkeypatch):
+    import logging
+
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    monkeypatch.setenv("COLUMNS", "160")
+    handler = logging.StreamHandler(terminal)  # as basicConfig(), before the search
+    log = logging.getLogger("user_code")
+    log.addHandler(handler)
+    monkeypatch.setattr(log, "propagate", False)
+    seen = []
+
+    def objective(hp):
+        sys.stdout.write("\rworking")
+        log.warning("from a handler")
+        seen.append(Screen(24, 160).feed(terminal.getvalue(), onlcr=True))
+        return hp.Float("x", 0.0, 1.0)
+
+    try:
+        study = tw.Study(objective="loss", storage="memory", seed=0,
+                         reporter=ConsoleReporter(1))
+        study.optimize(objective, max_trials=1)
+    finally:
+        log.removeHandler(handler)
+    assert handler.stream is terminal  # given back
+    (screen,) = seen
+    assert screen.row(screen.y - 1) == "workingfrom a handler"
+    assert screen.row(screen.y + 1).startswith("[")
+
+
+def test_term_dumb_gets_plain_lines(monkeypatch):
+    monkeypatch.setenv("TERM", "dumb")
+    stream = FakeTerminal()
+    _search(stream, max_trials=2)
+    text = stream.getvalue()
+    assert "\x1b" not in text and "\r" not in text and "| 2/2 trials, " in text
+
+
+# ---------------------------------------------------------------- the counters
+def _trial_lines(text):
+    """(k, number, done, running) of each trial's end line in lines mode."""
+    pattern = r"Trial (\d+)/\d+ \(#(\d+)\) \w+:.*\| (\d+)/\d+ trials, .* (\d+) running"
+    return [tuple(map(int, m)) for m in re.findall(pattern, text)]
+
+
+def _out_of_order_objective(gate):
+    """Trial 0 waits until trial 3 has run (a file between processes), so it ends last."""
+
+    def objective(hp, trial):
+        import os
+        import time
+
+        x = hp.Float("x", 0.0, 1.0)
+        if trial.number == 3:
+            open(gate, "w").close()
+        if trial.number == 0:
+            deadline = time.monotonic() + 120
+            while not os.path.exists(gate) and time.monotonic() < deadline:
+                time.sleep(0.02)
+        return x
+
+    return objective
+
+
+def _check_out_of_order(text):
+    # k is each trial's own place (its start line says the same), the fields count those
+    # finished and those still running; trial 0 ends last.
+    assert _trial_lines(text) == [(2, 1, 1, 1), (3, 2, 2, 1), (4, 3, 3, 1), (1, 0, 4, 0)]
+    starts = re.findall(r"Trial (\d+)/4 \(#(\d+)\) started", text)
+    assert sorted(starts) == [("1", "0"), ("2", "1"), ("3", "2"), ("4", "3")]
+
+
+def test_with_n_jobs_each_trial_keeps_its_number_and_the_fields_count_right(tmp_path):
+    stream = io.StringIO()
+    reporter = ConsoleReporter(1, stream)
+    reporter.announce_starts = True
+    study = tw.Study(objective="loss", directory=tmp_path, project_name="p", seed=0,
+                     reporter=reporter)
+    study.optimize(_out_of_order_objective(str(tmp_path / "gate")), max_trials=4, n_jobs=2)
+    _check_out_of_order(stream.getvalue())
+
+
+def test_with_ray_each_trial_keeps_its_number_and_the_fields_count_right(local_ray, tmp_path):
+    stream = io.StringIO()
+    reporter = ConsoleReporter(1, stream)
+    reporter.announce_starts = True
+    study = tw.Study(objective="loss", directory=tmp_path, project_name="p", seed=0,
+                     reporter=reporter)
+    study.optimize(_out_of_order_objective(str(tmp_path / "gate")), max_trials=4,
+                   executor=tw.engine.RayExecutor(num_cpus=1, max_concurrent=2))
+    _check_out_of_order(stream.getvalue())
+
+
+def test_a_rerun_keeps_the_place_of_the_trial_it_reruns():
+    stream = io.StringIO()
+    reporter = ConsoleReporter(1, stream)
+    reporter.announce_starts = True
+    failed = []
+
+    def objective(hp, trial):
+        x = hp.Float("x", 0.0, 1.0)
+        if not failed:
+            failed.append(trial.number)
+            raise RuntimeError("flaky")
+        return x
+
+    study = tw.Study(objective="loss", storage="memory", seed=0, max_retries_per_trial=1,
+                     reporter=reporter)
+    study.optimize(objective, max_trials=2)
+    text = stream.getvalue()
+    assert [(k, n, done) for k, n, done, _ in _trial_lines(text)] == [
+        (1, 0, 1), (1, 1, 1), (2, 2, 2)]
+    assert re.search(r"Trial 1/2 \(#1\) started \(re-run of #0\): x=[\d.]+", text)
+    assert "Trial 2/2 (#2) started: x=" in text
+
+
+def test_another_live_display_gets_the_terminal_to_itself(monkeypatch):
+    from tunewise.engine._terminal import SharedTerminal
+
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    monkeypatch.setenv("COLUMNS", "80")
+    shared = SharedTerminal(terminal, lambda width: "[status]")
+    shared.install()
+    print("a line")
+    # a display that moves the cursor itself (tqdm's nested bars, rich): the status line is
+    # erased before its text and never drawn again
+    sys.stdout.write("one\ntwo\x1b[1A\rONE\n\n")
+    after = len(terminal.getvalue())
+    shared.refresh()
+    print("more")
+    shared.uninstall()
+    assert "[status]" not in terminal.getvalue()[after:]
+    assert Screen(24, 80).feed(terminal.getvalue(), onlcr=True).lines() == [
+        "a line", "ONE", "two", "more"]

@@ -15,7 +15,7 @@ A Keras-Tuner-compatible API over a framework-agnostic ask/tell engine::
 
 import logging
 
-from . import errors, oracles, schedulers
+from . import config, errors, oracles, schedulers, tuners
 from .engine import ConsoleReporter, Executor, ProcessExecutor, RayExecutor, ResultsSummary, Study
 from .errors import (
     FailedTrialError,
@@ -36,19 +36,35 @@ from .integrations.keras import (
     Tuner,
 )
 from .objective import MultiObjective, Objective, infer_direction, make_objective
+from .oracles import Oracle, synchronized
 from .samplers import AutoSampler, GPSampler, GridSampler, RandomSampler, Sampler, TPESampler
-from .space import HyperParameters
+from .space import HyperParameter, HyperParameters
 from .storage import InMemoryStorage, SQLStorage, Storage
 from .trial import FrozenTrial, Trial, TrialState
 
 __version__ = "0.1.0"
 
 
-def __getattr__(name: str):  # scikit-learn is optional: load its tuner on first use
-    if name == "SklearnTuner":
+# Keras Tuner's module paths (``kt.engine.tuner``, ``kt.engine.oracle``...), importable as
+# attributes once ``tunewise`` is (they import no framework).
+from .engine import base_tuner as _base_tuner  # noqa: F401
+from .engine import hypermodel as _hypermodel  # noqa: F401
+from .engine import metrics_tracking as _metrics_tracking  # noqa: F401
+from .engine import objective as _objective  # noqa: F401
+from .engine import oracle as _oracle  # noqa: F401
+from .engine import trial as _trial  # noqa: F401
+from .engine import tuner as _tuner  # noqa: F401
+
+
+def __getattr__(name: str):  # optional parts load on first use
+    if name == "SklearnTuner":  # needs scikit-learn
         from .integrations.sklearn import SklearnTuner
 
         return SklearnTuner
+    if name == "applications":  # needs Keras
+        import importlib
+
+        return importlib.import_module(".applications", __name__)
     raise AttributeError(f"module 'tunewise' has no attribute {name!r}")
 
 
@@ -70,11 +86,13 @@ __all__ = [
     "GridSampler",
     "GridSearch",
     "HyperModel",
+    "HyperParameter",
     "HyperParameters",
     "Hyperband",
     "InMemoryStorage",
     "MultiObjective",
     "Objective",
+    "Oracle",
     "ProcessExecutor",
     "RandomSampler",
     "RandomSearch",
@@ -91,9 +109,12 @@ __all__ = [
     "TrialPruned",
     "TrialState",
     "Tuner",
+    "config",
     "errors",
     "infer_direction",
     "make_objective",
     "oracles",
     "schedulers",
+    "synchronized",
+    "tuners",
 ]

@@ -2,8 +2,10 @@
 
 By default it tunes a Keras MLP (width, dropout, an optional second layer, learning rate)
 with the Keras-Tuner-compatible ``RandomSearch``, early stopping per trial, every epoch stored
-in ``demo_runs/digits_keras/tunewise.db``; it prints the summary, the best objective and the
-best model's accuracy on a held-out split. ``--sklearn`` instead tunes an SVM or a random
+in ``demo_runs/digits_keras/tunewise.db``. Keras trains silently (``search(verbose=0)``) while
+the tuner shows its progress: a line as each trial starts (its hyperparameters) and ends (its
+score, the best so far), and on a terminal a live bar (trials done, elapsed, ETA, best). Then
+it prints the summary, the best objective and the best model's accuracy on a held-out split. ``--sklearn`` instead tunes an SVM or a random
 forest (a conditional space) by 3-fold cross-validation through the plain engine. ``--resume``
 resumes the stored study instead of starting afresh.
 
@@ -94,8 +96,9 @@ def keras_search(trials: int, seed: int, directory: str, resume: bool) -> float 
         overwrite=not resume,
     )
     tuner.search_space_summary()
+    print(f"\nSearching {trials} configurations (up to 25 epochs each, early stopping):")
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=4)
-    tuner.search(
+    tuner.search(  # verbose=0 silences Keras's epochs, not the tuner's progress
         x_train, y_train, epochs=25, batch_size=64, validation_data=(x_val, y_val),
         callbacks=[stop], verbose=0,
     )

@@ -61,3 +61,12 @@ __all__ = [
     "TrialNotOwnedError",
     "TrialPruned",
 ]
+
+
+class InvalidArgumentError(ValueError, TypeError):
+    """An argument of the wrong kind (a ValueError, as Keras Tuner raises, and a TypeError)."""
+
+
+class UnrecognizedArgumentsError(InvalidArgumentError):
+    """A tuner or oracle got keyword arguments it does not know (a ValueError, as in Keras
+    Tuner, and a TypeError, as Python's own unexpected-keyword error)."""

@@ -10,6 +10,7 @@ that says how to spell the direction out, never a silent guess.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -127,10 +128,20 @@ class Objective:
         """Whether value ``a`` is strictly better than value ``b``."""
         return a < b if self.direction == "min" else a > b
 
+    better_than = is_better  # Keras Tuner's name
+
     def value_from(self, metrics: Mapping[str, float]) -> float | None:
         """This objective's value in ``metrics``, or ``None`` when the metric is absent."""
         value = metrics.get(self.name)
         return None if value is None else float(value)
+
+    def has_value(self, logs: Mapping[str, float]) -> bool:
+        """Keras Tuner's test: whether ``logs`` hold this objective's metric(s)."""
+        return self.value_from(logs) is not None
+
+    def get_value(self, logs: Mapping[str, float]) -> float | None:
+        """Keras Tuner's name for :meth:`value_from`."""
+        return self.value_from(logs)
 
     def describe(self) -> str:
         """A short human-readable form, e.g. ``val_loss (min)``."""
@@ -149,8 +160,10 @@ class Objective:
     def __repr__(self) -> str:
         return f'Objective(name="{self.name}", direction="{self.direction}")'
 
+    __str__ = __repr__
 
-@dataclass(frozen=True, repr=False)
+
+@dataclass(frozen=True, repr=False, eq=False)
 class MultiObjective:
     """Several objectives optimised as one minimised sum, as Keras Tuner does.
 
@@ -173,9 +186,28 @@ class MultiObjective:
                 )
         names = [o.name for o in objectives]
         duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise ValueError(f"MultiObjective lists the metric(s) {duplicates} more than once.")
+        clashing = sorted({o.name for o in objectives for p in objectives
+                           if o.name == p.name and o.direction != p.direction})
+        if clashing:
+            raise ValueError(
+                f"The objective asks to both minimise and maximise {clashing}; give each "
+                "metric one direction."
+            )
+        if duplicates:  # Keras Tuner accepts it (the metric then counts twice in the sum)
+            warnings.warn(
+                f"The objective lists the metric(s) {duplicates} more than once: each counts "
+                "once per listing in the summed objective. Remove the repetition unless you "
+                "mean to weight it.", UserWarning, stacklevel=3)
         object.__setattr__(self, "objectives", objectives)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when the same objectives are summed, in whatever order (the sum is)."""
+        if not isinstance(other, MultiObjective):
+            return NotImplemented
+        return sorted(map(repr, self.objectives)) == sorted(map(repr, other.objectives))
+
+    def __hash__(self) -> int:
+        return hash(tuple(sorted(map(repr, self.objectives))))
 
     @property
     def direction(self) -> str:
@@ -195,6 +227,16 @@ class MultiObjective:
     def is_better(self, a: float, b: float) -> bool:
         """Whether combined value ``a`` is strictly better (lower) than ``b``."""
         return a < b
+
+    better_than = is_better  # Keras Tuner's name
+
+    def has_value(self, logs: Mapping[str, float]) -> bool:
+        """Whether ``logs`` hold every component metric."""
+        return self.value_from(logs) is not None
+
+    def get_value(self, logs: Mapping[str, float]) -> float | None:
+        """Keras Tuner's name for :meth:`value_from` (the summed value)."""
+        return self.value_from(logs)
 
     def value_from(self, metrics: Mapping[str, float]) -> float | None:
         """The combined value, or ``None`` unless every component metric is present."""
@@ -230,7 +272,10 @@ class MultiObjective:
         return cls(objectives, config.get("name", "multi_objective"))
 
     def __repr__(self) -> str:
-        return f"MultiObjective([{', '.join(repr(o) for o in self.objectives)}])"
+        inner = ", ".join(repr(o) for o in self.objectives)
+        return f'MultiObjective(name="{self.name}", direction="min"): [{inner}]'
+
+    __str__ = __repr__
 
 
 def _check_type(config: Mapping[str, Any], expected: str) -> None:
@@ -247,7 +292,8 @@ def _single(spec: Any) -> Objective:
         direction = infer_direction(spec)
         if direction is None:
             raise ValueError(
-                f'Cannot tell whether the metric "{spec}" should be minimised or maximised; '
+                f'Could not infer optimization direction ("min" or "max") for the metric '
+                f'"{spec}": tunewise cannot tell whether it should be minimised or maximised; '
                 f'pass tunewise.Objective("{spec}", "max") (or "min") instead of the string '
                 f'"{spec}".'
             )
@@ -256,8 +302,9 @@ def _single(spec: Any) -> Objective:
     if not is_container and hasattr(spec, "name") and hasattr(spec, "direction"):
         return Objective(spec.name, spec.direction)
     raise TypeError(
-        "objective must be None, a metric name (str), an Objective, an object with .name and "
-        f".direction, or a list of these; got {type(spec).__name__}."
+        f"objective {spec!r} ({type(spec).__name__}) is not understood, expected str, "
+        "tunewise.Objective (or an object with .name and .direction), or a list of these; "
+        'e.g. objective="val_loss" or objective=tunewise.Objective("val_auc", "max").'
     )
 
 
@@ -281,6 +328,9 @@ def make_objective(spec: Any) -> Objective | MultiObjective:
     return _single(spec)
 
 
+create_objective = make_objective  # Keras Tuner's name
+
+
 def objective_from_config(config: Mapping[str, Any]) -> Objective | MultiObjective:
     """Rebuild an ``Objective`` or a ``MultiObjective`` from its ``get_config()``."""
     kind = config.get("type")
@@ -293,5 +343,5 @@ def objective_from_config(config: Mapping[str, Any]) -> Objective | MultiObjecti
     raise ValueError(f"Unknown objective config type {kind!r}; expected 'Objective' or 'MultiObjective'.")
 
 
-__all__ = ["DIRECTIONS", "Direction", "MultiObjective", "Objective", "infer_direction",
-           "make_objective", "objective_from_config"]
+__all__ = ["DIRECTIONS", "Direction", "MultiObjective", "Objective", "create_objective",
+           "infer_direction", "make_objective", "objective_from_config"]

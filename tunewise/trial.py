@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .metrics_tracking import MetricsTracker, tracker_from_steps
+
 if TYPE_CHECKING:
     from .objective import MultiObjective, Objective
     from .space import HyperParameters
@@ -140,13 +142,27 @@ class FrozenTrial:
         return self.state.value
 
     @property
-    def metrics(self) -> MetricHistory:
-        """Every metric's history, one value per step that reported it."""
-        history = MetricHistory()
-        for s in self.steps:
-            for k, v in s.metrics.items():
-                history.setdefault(k, []).append(v)
-        return history
+    def metrics(self) -> MetricsTracker:
+        """Every metric's history by step, as Keras Tuner's ``MetricsTracker``:
+        ``get_history(name)`` (observations), ``get_best_value(name)``, ``get_last_value``;
+        ``metrics[name]`` is the list of values."""
+        return tracker_from_steps(self.steps)
+
+    @property
+    def message(self) -> str | None:
+        """Keras Tuner's name for the reason a trial failed (its traceback), else None."""
+        return self.reason
+
+    def summary(self) -> None:
+        """Print the trial as Keras Tuner's ``Trial.summary()`` does: id, values, score."""
+        print(f"Trial {self.trial_id} summary")
+        print("Hyperparameters:")
+        for name, value in self.values.items():
+            print(f"{name}: {value}")
+        if self.score is not None:
+            print(f"Score: {self.score}")
+        if self.reason:
+            print(self.reason)
 
     @property
     def hyperparameters(self) -> HyperParameters:
@@ -165,27 +181,6 @@ class FrozenTrial:
     @property
     def last_step(self) -> int | None:
         return self.steps[-1].step if self.steps else None
-
-
-class MetricHistory(dict):
-    """``{metric name: [value per step]}``, with Keras Tuner's ``MetricsTracker`` accessors."""
-
-    def get_history(self, name: str) -> list[float]:
-        return list(self.get(name, []))
-
-    def get_last_value(self, name: str) -> float | None:
-        history = self.get(name)
-        return history[-1] if history else None
-
-    def get_best_value(self, name: str, direction: str | None = None) -> float | None:
-        """Best finite value; the direction is inferred from the name unless given."""
-        from .objective import infer_direction
-
-        values = [v for v in self.get(name, []) if math.isfinite(v)]
-        if not values:
-            return None
-        direction = direction or infer_direction(name) or "min"
-        return min(values) if direction == "min" else max(values)
 
 
 def best_trial(
@@ -275,6 +270,19 @@ class Trial:
         self._ask_pruner = ask_pruner
         self.pruning_requested = False
         """True once ``should_prune()`` has said True (the stored reason then names the pruner)."""
+        self.status = TrialState.RUNNING.value
+        """Keras Tuner's status string; a custom loop sets it before ``oracle.end_trial``."""
+        self.message: str | None = None
+        """Keras Tuner's failure message, set by a custom loop before ``oracle.end_trial``."""
+        self.score: float | None = None
+        self.best_step: int | None = None
+        self.directions: dict[str, str] = {}
+        """Known metrics' directions (the objective's), for ``metrics``."""
+
+    @property
+    def metrics(self) -> MetricsTracker:
+        """The steps reported so far, as Keras Tuner's ``MetricsTracker``."""
+        return tracker_from_steps(self.steps, self.directions)
 
     @property
     def trial_id(self) -> str:

@@ -178,6 +178,8 @@ def _start(
         token=token,
     )
     trial.started_at = frozen.started_at or time.time()
+    parts = getattr(study.objective, "objectives", (study.objective,))
+    trial.directions = {o.name: o.direction for o in parts}
     trial.attrs.update(frozen.attrs)
     study.running[trial.number] = trial
     study.cache.put(frozen)

@@ -1,16 +1,25 @@
 """The console reporter: the only place the library prints.
 
 ``verbose=0`` prints nothing; ``verbose>=1`` prints notes (resume, changes), one line per
-finished trial with its score and the best so far, and a closing summary. Everything printed
-is also logged through ``logging`` (logger ``tunewise``).
+finished trial with its score and the best so far, and a closing summary; with
+``announce_starts`` also one line as each trial starts, with its hyperparameters. Everything
+printed is also logged through ``logging`` (logger ``tunewise``).
 
-Progress (``progress="auto"``): on a terminal a live bar stays on the last line (trials done
-of ``max_trials``, elapsed time, ETA, best so far, running trials), redrawn every second and
-whenever a trial starts or ends, with each finished trial's line printed above it. When the
-output is not a terminal (CI logs, files, notebooks) there is no bar and no control character:
-each trial's line ends with the same progress fields instead. When other code writes to the
-same terminal during a trial (Keras's epoch output, ``foreign_output=True``), the bar is
-printed once as each trial starts, above that output, and never redrawn over it.
+``Trial k/N`` in these lines is the trial's place among the study's trials (the k-th started
+of ``max_trials``; a re-run keeps the place of the trial it re-runs), so a trial's start and
+end lines say the same k whatever order trials finish in (``n_jobs``, Ray); the progress
+fields count the trials finished and those running in this process.
+
+Progress (``progress="auto"``): on a terminal a live bar (trials finished of ``max_trials``,
+elapsed time, ETA, best so far, running trials) is redrawn every second and whenever a trial
+starts or ends, with the trials' lines printed above it. When the reporter prints to
+``sys.stdout`` (the default) the terminal is shared (:mod:`._terminal`): the bar stays on the
+row below what the process prints, so Keras's epoch lines and ``print`` output appear above it,
+whole, while the bar stays live. With another stream the bar stays on the last line; when
+other code writes to that terminal during a trial (``foreign_output=True``) the bar is then
+printed once as each trial starts, above that output, and never redrawn over it. When the
+output is not a terminal (CI logs, files, notebooks, ``TERM=dumb``) there is no bar and no
+control character: each trial's line ends with the same progress fields instead.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from ..trial import FrozenTrial, TrialState
 from ._progress import Progress, render_bar, render_fields
+from ._terminal import SharedTerminal, _StreamProxy
 
 #: Seconds between redraws of the live bar while a trial runs.
 REDRAW_INTERVAL_S = 1.0
@@ -33,6 +43,7 @@ _PROGRESS_MODES = ("auto", "bar", "lines", "off")
 
 if TYPE_CHECKING:
     from ..objective import MultiObjective, Objective
+    from ..trial import Trial
 
 logger = logging.getLogger("tunewise")
 
@@ -83,8 +94,11 @@ class ConsoleReporter:
         self.progress = progress
         self.foreign_output = False
         """True while other code (Keras's epoch output) writes to the terminal during trials."""
+        self.announce_starts = False
+        """Print a line, with the hyperparameters, as each trial starts (long trials)."""
         self._lock = threading.RLock()
         self._bar_shown = False
+        self._terminal: SharedTerminal | None = None  # the shared sys.stdout during a search
         self._run: dict[str, Any] | None = None
         self._ticker: threading.Thread | None = None
         self._stop_ticker = threading.Event()
@@ -97,20 +111,23 @@ class ConsoleReporter:
             )
 
     def _before_fork(self) -> None:
-        """This process forks (user code): the child may print, so stop the bar for this search."""
-        if self._ticker is not None or self._bar_shown:
+        """This process forks (user code): the child may print, so stop the bar for this search
+        (the streams are given back first, so the child starts with the real ones)."""
+        if self._ticker is not None or self._bar_shown or self._terminal is not None:
             self._stop_ticker.set()
             ticker, self._ticker = self._ticker, None
             if ticker is not None and ticker is not threading.current_thread():
                 ticker.join(timeout=5)
             with self._lock:
                 self._clear_bar()
+                self._release_terminal()
                 self._suspended = True
 
     def _after_fork_in_child(self) -> None:
         self._lock = threading.RLock()  # another thread may have held it at the fork
         self._ticker = None
         self._bar_shown = False
+        self._terminal = None
         self._suspended = True
 
     # ------------------------------------------------------------------ where and how
@@ -122,6 +139,8 @@ class ConsoleReporter:
         """``bar``, ``lines`` or ``off`` for the current stream."""
         if self.progress != "auto":
             return self.progress
+        if os.environ.get("TERM") == "dumb":  # no cursor control (Emacs' shell, some CIs)
+            return "lines"
         isatty = getattr(self._out, "isatty", None)
         try:
             return "bar" if isatty is not None and isatty() else "lines"
@@ -144,13 +163,35 @@ class ConsoleReporter:
             done_this_run=run["done_this_run"],
             elapsed_s=now - run["started"],
             best=run["best"],
-            running=run["running"],
+            running=len(run["running"]),
             timeout_s=run["timeout"],
             since_last_s=now - run["last_finish"],
         )
 
+    def _status_line(self, width: int) -> str:
+        """The bar as the shared terminal draws it, at most ``width`` characters."""
+        p = self.snapshot()
+        return "" if p is None else render_bar(p, width, self._unicode())
+
+    def _share_terminal(self) -> None:
+        """Share ``sys.stdout`` with the bar when the reporter prints there (a terminal)."""
+        if self.stream is not None and self.stream is not sys.stdout:
+            return  # another stream: the bar stays on its last line
+        if isinstance(sys.stdout, _StreamProxy):
+            return  # a search inside a search's trial: the outer one holds the terminal
+        self._terminal = SharedTerminal(sys.stdout, self._status_line)
+        self._terminal.install()
+
+    def _release_terminal(self) -> None:
+        terminal, self._terminal = self._terminal, None
+        if terminal is not None:
+            terminal.uninstall()
+
     def _draw_bar(self) -> None:
-        """Redraw the bar on the last line (terminal mode only); caller holds the lock."""
+        """Redraw the bar (terminal mode only); caller holds the lock."""
+        if self._terminal is not None:
+            self._terminal.refresh()
+            return
         p = self.snapshot()
         if p is None or self.verbose <= 0 or self._suspended or self._mode() != "bar":
             return
@@ -173,7 +214,7 @@ class ConsoleReporter:
                 run = self._run
                 if run is None:
                     return
-                if self.foreign_output:
+                if self.foreign_output and self._terminal is None:
                     continue  # drawn once as each trial starts, never over its output
                 self._draw_bar()
 
@@ -185,7 +226,7 @@ class ConsoleReporter:
         best: FrozenTrial | None,
         timeout: float | None = None,
     ) -> None:
-        """A search begins with ``done`` trials stored (of ``max_trials``)."""
+        """A search begins with ``done`` trials finished (of ``max_trials``)."""
         with self._lock:
             self._suspended = False
             self._run = {
@@ -195,28 +236,57 @@ class ConsoleReporter:
                 "started": time.monotonic(),
                 "last_finish": time.monotonic(),
                 "best": best.score if best is not None else None,
-                "running": 0,
+                "running": set(),  # numbers of the trials in flight in this process
                 "timeout": timeout,
             }
             if self.verbose > 0 and self._mode() == "bar":
-                self._draw_bar()
+                self._share_terminal()  # draws the bar when it shares the terminal
+                if self._terminal is None:
+                    self._draw_bar()
                 self._stop_ticker.clear()
                 self._ticker = threading.Thread(
                     target=self._tick, name="tunewise-progress", daemon=True
                 )
                 self._ticker.start()
 
-    def trial_started(self) -> None:
+    def trial_started(
+        self,
+        trial: Trial,
+        slot: int,
+        max_trials: int | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> None:
+        """``trial`` starts in this process as the ``slot``-th trial of the study (of
+        ``max_trials``) with ``values`` chosen for it (default: those it holds); with
+        ``announce_starts``, its line says so: ``Trial 3/10 (#2) started: units=64, lr=0.001``
+        (hyperparameters that the trial's code defines as it runs are not known yet)."""
+        line = None
+        if self.announce_starts and self.enabled:
+            of = f"/{max_trials}" if max_trials else ""
+            rerun = f" (re-run of #{trial.retry_of})" if trial.retry_of is not None else ""
+            if values is None:
+                values = dict(trial.hyperparameters.values)
+            shown = f": {format_values(values)}" if values else ""
+            line = f"Trial {slot}{of} (#{trial.number}) started{rerun}{shown}"
         with self._lock:
-            if self._run is None:
-                return
-            self._run["running"] += 1
-            self._draw_bar()
-            if self.foreign_output and self._bar_shown:
-                # The trial prints its own lines (Keras's epochs): leave the bar above them.
-                self._out.write("\n")
-                self._out.flush()
-                self._bar_shown = False
+            if self._run is not None:
+                self._run["running"].add(trial.number)
+                if self._terminal is None or line is None or self.verbose <= 0:
+                    self._draw_bar()  # else the line's printing redraws it
+                if self.foreign_output and self._bar_shown and self._terminal is None:
+                    # The trial prints its own lines (Keras's epochs): leave the bar above them.
+                    self._out.write("\n")
+                    self._out.flush()
+                    self._bar_shown = False
+            if line is not None:
+                self._emit(line, redraw=not self.foreign_output)
+
+    def trial_lost(self, number: int) -> None:
+        """Trial ``number`` left this process unfinished (another worker took it over)."""
+        with self._lock:
+            if self._run is not None:
+                self._run["running"].discard(number)
+                self._draw_bar()
 
     def _stop(self) -> None:
         self._stop_ticker.set()
@@ -225,6 +295,7 @@ class ConsoleReporter:
             ticker.join(timeout=5)
         with self._lock:
             self._clear_bar()
+            self._release_terminal()
             self._run = None
 
     @property
@@ -236,6 +307,9 @@ class ConsoleReporter:
         logger.log(level, line)
         if self.verbose > 0:
             with self._lock:
+                if self._terminal is not None:
+                    self._terminal.print_line(line)  # above the bar, which stays live
+                    return
                 self._clear_bar()
                 print(line, file=self._out, flush=True)
                 if redraw and not (self.foreign_output and self._run and self._run["running"]):
@@ -255,7 +329,11 @@ class ConsoleReporter:
         best: FrozenTrial | None,
         objective: Objective | MultiObjective,
         retry_note: str = "",
+        done: int | None = None,
     ) -> None:
+        """``trial`` finished; ``slot`` is its place among the study's trials (``Trial
+        slot/max_trials``), ``done`` the number of the study's trials finished now (re-runs
+        aside; default ``slot``)."""
         of = f"/{max_trials}" if max_trials else ""
         head = f"Trial {slot}{of} (#{trial.number}) {trial.state.value}"
         if trial.state is TrialState.COMPLETED:
@@ -271,8 +349,8 @@ class ConsoleReporter:
         with self._lock:
             run = self._run
             if run is not None:
-                run["running"] = max(0, run["running"] - 1)
-                run["done"] = slot
+                run["running"].discard(trial.number)
+                run["done"] = slot if done is None else done
                 run["done_this_run"] += 1
                 run["last_finish"] = time.monotonic()
                 run["best"] = best.score if best is not None else None

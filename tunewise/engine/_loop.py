@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import trial_attrs as keys
 from ..errors import FatalError, TooManyFailedTrialsError
-from ..trial import FrozenTrial, TrialState
+from ..trial import FrozenTrial, Trial, TrialState
 from . import _scheduling
 from ._executors import Executor, make_call, resolve_executor
 from ._finishing import interrupt, run_one
@@ -69,7 +69,7 @@ def run_search(
                 elif executor.in_flight == 0:
                     stop = _why_no_trial(study)
                 break  # wait for a trial in flight: its result may open new work
-            study.reporter.trial_started()
+            _report_start(study, trial, limits)
             executor.submit(trial)
         if executor.in_flight == 0:
             if stop == "max_trials":
@@ -84,12 +84,20 @@ def run_search(
         trial, run = executor.wait_one()
         done = run_one(study, run, trial)
         if done is None:  # this worker lost the trial; another re-runs it
+            study.reporter.trial_lost(trial.number)
             continue
         executor.finished(done.frozen)
         _report(study, done.frozen, done.rerun, limits)
         for callback in callbacks:
             callback(study, done.frozen)
         failures.check(done.frozen, done.fatal, done.rerun)
+
+
+def _report_start(study: Study, trial: Trial, limits: Limits) -> None:
+    """The trial's start on the console: its place and the values chosen for it."""
+    stored = study.cache.get(trial.number)
+    values = stored.values if stored is not None else dict(trial.hyperparameters.values)
+    study.reporter.trial_started(trial, slot_of(study, trial), limits.max_trials, values)
 
 
 def _report(study: Study, frozen: FrozenTrial, rerun: bool, limits: Limits) -> None:
@@ -107,8 +115,21 @@ def _report(study: Study, frozen: FrozenTrial, rerun: bool, limits: Limits) -> N
             else f" (re-run {attempts} of {study.max_retries_per_trial} follows)"
         )
     study.reporter.trial_finished(
-        frozen, study.n_slots, limits.max_trials, study.best_trial, study.objective, note
+        frozen, slot_of(study, frozen), limits.max_trials, study.best_trial, study.objective,
+        note, done=finished_slots(study),
     )
+
+
+def slot_of(study: Study, trial: Trial | FrozenTrial) -> int:
+    """The trial's place among the study's trials counted toward ``max_trials`` (from 1): its
+    first attempt's rank by number among the trials that are not re-runs."""
+    first = trial.original_number
+    return sum(1 for t in study.trials if t.retry_of is None and t.number <= first)
+
+
+def finished_slots(study: Study) -> int:
+    """The study's trials toward ``max_trials`` whose first attempt has finished."""
+    return sum(1 for t in study.trials if t.retry_of is None and t.state.is_finished)
 
 
 def _why_no_trial(study: Study) -> str:
@@ -150,6 +171,7 @@ class _FailurePolicy:
         limit = self.study.max_consecutive_failed_trials
         if limit and self.consecutive >= limit:
             raise TooManyFailedTrialsError(
+                f"Number of consecutive failures exceeded the limit of {limit}: "
                 f"{self.consecutive} trials in a row failed "
                 f"(max_consecutive_failed_trials={limit}); the search stops. Completed "
                 f"trials are kept in {self.study.location}. The last failure:\n{frozen.reason}"
@@ -212,7 +234,7 @@ def optimize(
         callbacks = [*callbacks, StallWatcher()]
     study.ensure_heartbeat()
     study.max_trials, study.full = max_trials, False
-    study.reporter.search_started(max_trials, study.n_slots, study.best_trial, timeout)
+    study.reporter.search_started(max_trials, finished_slots(study), study.best_trial, timeout)
     stopped = "error"
     asked_before = set(study.running)  # ask()ed by the caller: not this search's to cut
     try:

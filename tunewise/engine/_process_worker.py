@@ -3,8 +3,11 @@
 Started as ``python -c "...main()" TASK_FD RESULT_FD LIFE_FD LOG_DIR``. It reads the caller's
 ``sys.path`` and working directory, then the search's context (storage, study, pruner, the
 objective), then one trial at a time; it runs each, storing its steps with the trial's token,
-and sends back its :class:`~._remote.Outcome`. It ignores Ctrl-C and exits as soon as the
-pipe ``LIFE_FD`` closes, which happens when the parent ends, however it ends.
+and sends back its :class:`~._remote.Outcome` (an out-of-memory error as
+:class:`~._oom.OutOfMemoryError`, after which the parent ends it). It runs trials until the
+parent closes ``TASK_FD`` (after the last one it may run, see ``max_trials_per_worker``).
+It ignores Ctrl-C and exits as soon as the pipe ``LIFE_FD`` closes, which happens when the
+parent ends, however it ends (and when the parent is done with it).
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import threading
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from typing import Any
+
+from ._oom import OutOfMemoryError, is_out_of_memory, out_of_memory_message
 
 #: Linux's prctl option that sends a signal to this process when its parent dies.
 _PR_SET_PDEATHSIG = 1
@@ -65,6 +70,29 @@ def _redirected(path: str) -> Iterator[None]:
             os.close(saved[1])
 
 
+class _OutOfMemoryWatch:
+    """``call(hp, trial)`` that notes an out-of-memory error it raises (in :attr:`oom`).
+
+    The engine's own signals (pruned, failed without retry, fatal, lost ownership) keep their
+    meaning whatever their message says."""
+
+    def __init__(self, call: Any) -> None:
+        self.call = call
+        self.oom: BaseException | None = None
+
+    def __call__(self, hp: Any, trial: Any) -> Any:
+        from ..errors import FailedTrialError, FatalError, TrialNotOwnedError, TrialPruned
+
+        try:
+            return self.call(hp, trial)
+        except (TrialPruned, FailedTrialError, FatalError, TrialNotOwnedError):
+            raise
+        except Exception as exc:
+            if is_out_of_memory(exc):
+                self.oom = exc
+            raise
+
+
 class _TrialRunner:
     """Runs the trials the parent sends, against the study's storage."""
 
@@ -98,8 +126,15 @@ class _TrialRunner:
         )
         trial.attrs.update(message["attrs"])
         path = os.path.join(self.log_dir, f"trial_{trial.number:04d}.log")
+        call = _OutOfMemoryWatch(self.call)
         with _redirected(path):
-            return run_remote_trial(self.call, trial, steps_stored=True)
+            outcome = run_remote_trial(call, trial, steps_stored=True)
+        if call.oom is not None:  # told as such: the executor ends this process after it
+            outcome.error = OutOfMemoryError(
+                out_of_memory_message(trial.number, call.oom, os.getpid(), outcome.error_text)
+            )
+            outcome.error_text = str(outcome.error)
+        return outcome
 
     def _verdict(self, trial: Any) -> bool:
         """The pruner on the study's finished trials as stored now (one incremental read)."""
@@ -146,6 +181,8 @@ def main() -> None:
     while True:
         try:
             message = pickle.loads(tasks.recv_bytes())
-        except EOFError:
-            return
+        except EOFError:  # the parent sends no more trials: end now, skipping the seconds a
+            sys.stdout.flush()  # library's interpreter teardown can take (TensorFlow's)
+            sys.stderr.flush()
+            os._exit(0)
         _send(results, runner.run(message))

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 class Progress:
     """A snapshot of a search.
 
-    ``done`` counts the study's trials toward ``total`` (``max_trials``; None for no limit),
-    including those stored before this run; ``done_this_run`` only those this ``optimize`` call
+    ``done`` counts the study's finished trials toward ``total`` (``max_trials``; None for no
+    limit; a trial and its re-runs count once), including those stored before this run; ``done_this_run`` only those this ``optimize`` call
     finished, in ``elapsed_s - since_last_s`` seconds (the rate the ETA extrapolates);
     ``since_last_s`` is the time since the last of them finished (the trial running now has
     been going that long). ``running`` is the number of trials in progress in this process;

@@ -45,7 +45,7 @@ class SpaceRegistry:
     ) -> None:
         self.storage, self.study_id = storage, study_id
         self._warn, self._events = warn, events
-        self._space: dict[str, HyperParameter] = {}
+        self._space: dict[Any, HyperParameter] = {}  # by hp.key: (name, conditions)
         self._load(stored)
         self.declared: set[str] = set()
         """Names given up front (``hyperparameters=``); empty when none were."""
@@ -53,14 +53,14 @@ class SpaceRegistry:
     def _load(self, stored: Sequence[dict[str, Any]]) -> None:
         for config in stored:
             hp = hyperparameter_from_config(config)
-            self._space.setdefault(hp.name, hp)
+            self._space.setdefault(hp.key, hp)
 
     @property
     def space(self) -> list[HyperParameter]:
         return list(self._space.values())
 
     def get(self, name: str) -> HyperParameter | None:
-        return self._space.get(name)
+        return next((hp for hp in self._space.values() if hp.name == name), None)
 
     def declare(self, space: Sequence[HyperParameter]) -> None:
         """Register ``space`` as the declared hyperparameters (``hyperparameters=``); their
@@ -97,7 +97,7 @@ class SpaceRegistry:
         for old, new in changes:
             if new.name in kept:
                 continue
-            if old is not None and self._space.get(new.name) == old:
+            if old is not None and self._space.get(new.key) == old:
                 self._events.append(
                     {
                         "event": "space_changed",
@@ -112,10 +112,10 @@ class SpaceRegistry:
                     "and their ranking; new trials sample the new definition."
                 )
         for hp in space:
-            if hp.name in kept and hp.name in self._space:
+            if hp.name in kept and self.get(hp.name) is not None:
                 continue
-            if self._space.get(hp.name) != hp:
-                self._space[hp.name] = hp
+            if self._space.get(hp.key) != hp:
+                self._space[hp.key] = hp
                 changed = True
         if changed:
             self.storage.save_space(
@@ -131,6 +131,12 @@ class SpaceRegistry:
     ) -> Callable[[HyperParameter], Any]:
         """The value of a hyperparameter first met while a trial runs (define-by-run)."""
         return NewValue(self.declared, tune_new_entries, allow_new_entries, sampler, rng)
+
+    def defaults_hook(self, allow_new_entries: bool) -> Callable[[HyperParameter], Any]:
+        """The hook of a build with default values (a tuner registering its space): declared
+        definitions win, each new name gets its default (or is refused, by
+        ``allow_new_entries``)."""
+        return DefaultValue(self.declared, allow_new_entries)
 
 
 class NewValue:
@@ -162,7 +168,8 @@ class NewValue:
             declared = ", ".join(repr(n) for n in sorted(self.declared))
             raise FatalRuntimeError(
                 f"Hyperparameter {hp.name!r} ({hp.describe()}) is not in the declared "
-                f"hyperparameters ({declared}) and allow_new_entries=False. Declare it in "
+                f"hyperparameters ({declared}) and allow_new_entries=False (Keras Tuner: "
+                "`allow_new_entries` is `False`). Declare it in "
                 "hyperparameters=, or pass allow_new_entries=True."
             )
 
@@ -174,3 +181,16 @@ class NewValue:
         if self.sampler is not None:
             return self.sampler.new_value(hp, self.rng)
         return hp.from_unit(self.rng.random())
+
+
+class DefaultValue(NewValue):
+    """:class:`NewValue` for a build with default values: every value is the default."""
+
+    def __init__(self, declared: set[str], allow_new: bool) -> None:
+        self.declared, self.tune_new, self.allow_new = set(declared), False, allow_new
+        self.sampler, self.rng = None, None
+
+    def __call__(self, hp: HyperParameter) -> Any:
+        if self.declared and hp.name not in self.declared:
+            self.admit(hp)
+        return hp.default

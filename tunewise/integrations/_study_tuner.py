@@ -33,8 +33,13 @@ class StudyTunerMixin:
         return os.path.join(self.directory, self.project_name)
 
     def get_trial_dir(self, trial_id: str | int) -> str:
-        """``<project_dir>/<study>/trial_NN``: where a trial's model files live."""
-        return os.path.join(self.project_dir, self.study.name, f"trial_{int(trial_id):02d}")
+        """``<project_dir>/<study>/trial_NN``: where a trial's model files live. Created when
+        the trial runs in this process (as Keras Tuner does, so ``run_trial`` can write
+        there); for any other trial only the path is returned."""
+        path = os.path.join(self.project_dir, self.study.name, f"trial_{int(trial_id):02d}")
+        if int(trial_id) in self.study.running:
+            os.makedirs(path, exist_ok=True)
+        return path
 
     # ------------------------------------------------------------------ space
     def search_space_summary(self, extended: bool = False) -> None:

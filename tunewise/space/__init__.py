@@ -1,5 +1,10 @@
-"""Search spaces: hyperparameter types, conditions, and the unit-cube encoding samplers use."""
+"""Search spaces: hyperparameter types, conditions, and the unit-cube encoding samplers use.
 
+The classes are Keras Tuner's (``tunewise.engine.hyperparameters`` and
+``tunewise.engine.conditions`` are their Keras Tuner module paths).
+"""
+
+from ._conditions import Condition, Parent
 from ._configs import (
     config_key,
     count_configurations,
@@ -14,15 +19,16 @@ from ._container import HyperParameters
 from ._hyperparameters import (
     Boolean,
     Choice,
-    Condition,
     Fixed,
     Float,
     HyperParameter,
     Int,
+    Numerical,
     hyperparameter_from_config,
     hyperparameter_to_config,
     plain_value,
 )
+from ._serialize import deserialize, serialize
 
 __all__ = [
     "Boolean",
@@ -33,9 +39,12 @@ __all__ = [
     "HyperParameter",
     "HyperParameters",
     "Int",
+    "Numerical",
+    "Parent",
     "config_key",
     "count_configurations",
     "decode",
+    "deserialize",
     "encode",
     "float_points",
     "grid_values_of",
@@ -44,4 +53,5 @@ __all__ = [
     "is_active",
     "iter_configurations",
     "plain_value",
+    "serialize",
 ]

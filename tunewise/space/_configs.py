@@ -2,7 +2,9 @@
 
 A *space* here is a sequence of hyperparameter definitions in registration order (parents
 before the children whose conditions name them). A *configuration* is the dict of the
-*active* hyperparameters' values.
+*active* hyperparameters' values. A name may have several definitions under different
+conditions (Keras Tuner's rule); its value is that of its first definition whose conditions
+hold, and the later ones take no part in that configuration.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ._hyperparameters import Float, HyperParameter
+from ._hyperparameters import Float, HyperParameter, float_points, normalise_float
 
 Space = Sequence[HyperParameter]
 
@@ -33,9 +35,35 @@ def decode(space: Space, unit: Sequence[float]) -> dict[str, Any]:
         raise ValueError(f"decode: got {len(unit)} coordinates for {len(space)} hyperparameters.")
     values: dict[str, Any] = {}
     for hp, u in zip(space, unit):
-        if is_active(hp, values):
+        if hp.name not in values and is_active(hp, values):
             values[hp.name] = hp.from_unit(float(u))
     return values
+
+
+def _repeated_names(space: Space) -> set[str]:
+    seen: set[str] = set()
+    repeated: set[str] = set()
+    for hp in space:
+        (repeated if hp.name in seen else seen).add(hp.name)
+    return repeated
+
+
+def owners(space: Space, values: dict[str, Any]) -> list[bool]:
+    """For each definition, whether it is the one that holds its name's value in the
+    configuration ``values``: the only definition of the name, or the first whose
+    conditions hold."""
+    repeated = _repeated_names(space)
+    taken: set[str] = set()
+    out = []
+    for hp in space:
+        if hp.name not in repeated:
+            out.append(True)
+            continue
+        own = hp.name not in taken and is_active(hp, values)
+        if own:
+            taken.add(hp.name)
+        out.append(own)
+    return out
 
 
 def encode(space: Space, values: dict[str, Any], inactive: float = math.nan) -> np.ndarray:
@@ -45,8 +73,8 @@ def encode(space: Space, values: dict[str, Any], inactive: float = math.nan) -> 
     space changed) is clipped to the nearest end of the unit interval.
     """
     out = np.full(len(space), inactive, dtype=float)
-    for i, hp in enumerate(space):
-        if hp.name in values:
+    for i, (hp, own) in enumerate(zip(space, owners(space, values))):
+        if own and hp.name in values:
             try:
                 out[i] = hp.to_unit(values[hp.name])
             except (ValueError, TypeError, OverflowError):
@@ -54,10 +82,7 @@ def encode(space: Space, values: dict[str, Any], inactive: float = math.nan) -> 
     return out
 
 
-def _normalise(value: Any) -> Any:
-    if isinstance(value, float):
-        return float(f"{value:.12g}")
-    return value
+_normalise = normalise_float
 
 
 def config_key(values: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
@@ -67,22 +92,6 @@ def config_key(values: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
 
 #: Points a grid splits a continuous Float into, as Keras Tuner's ``Float.values`` does.
 DEFAULT_FLOAT_POINTS = 10
-
-
-def float_points(hp: Float, n_points: int) -> list[float]:
-    """``n_points`` values of a continuous Float, in increasing order: the centres of
-    ``n_points`` equal bins of its scale (``from_unit((i + 0.5) / n_points)``), so neither
-    bound is one and a log scale is split evenly in the exponent, as Keras Tuner's
-    ``Float.values`` (``prob_to_value(i * 0.1 + 0.05)`` for its 10 points)."""
-    if hp.min_value == hp.max_value:
-        return [hp.min_value]
-    if n_points < 1:
-        return [hp.default]
-    lo, hi = hp.min_value, hp.max_value
-    points = {
-        min(hi, max(lo, _normalise(hp.from_unit((i + 0.5) / n_points)))) for i in range(n_points)
-    }
-    return sorted(points)
 
 
 def grid_values_of(hp: HyperParameter, n_float_points: int) -> list[Any]:
@@ -100,7 +109,9 @@ def grid_values_of(hp: HyperParameter, n_float_points: int) -> list[Any]:
 
 
 def _parents(space: Space) -> set[str]:
-    return {c.parent for hp in space for c in hp.conditions}
+    """Names the enumeration sets one value at a time: parents, and names with several
+    definitions (the first active one takes the name)."""
+    return {c.parent for hp in space for c in hp.conditions} | _repeated_names(space)
 
 
 def count_configurations(space: Space, n_float_points: int | None = None) -> int | None:
@@ -121,7 +132,7 @@ def count_configurations(space: Space, n_float_points: int | None = None) -> int
         if i == len(space):
             return 1
         hp = space[i]
-        if not is_active(hp, values):
+        if hp.name in values or not is_active(hp, values):
             return count(i + 1, values)
         if hp.name not in parents:
             return sizes[i] * count(i + 1, values)
@@ -148,7 +159,7 @@ def iter_configurations(
             yield dict(values)
             return
         hp = space[i]
-        if not is_active(hp, values):
+        if hp.name in values or not is_active(hp, values):
             yield from walk(i + 1, values)
             return
         for v in grids[i]:

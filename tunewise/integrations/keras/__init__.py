@@ -3,7 +3,7 @@
 from ._facades import BayesianOptimization, GridSearch, Hyperband, RandomSearch
 from ._hypermodel import HyperModel
 from ._recording import ObjectiveNotLoggedError
-from ._tuner import Oracle, Tuner
+from ._tuner import Tuner
 
 __all__ = [
     "BayesianOptimization",
@@ -11,7 +11,6 @@ __all__ = [
     "HyperModel",
     "Hyperband",
     "ObjectiveNotLoggedError",
-    "Oracle",
     "RandomSearch",
     "Tuner",
 ]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
+
+from ...errors import InvalidArgumentError
 
 
 class HyperModel:
@@ -18,6 +21,15 @@ class HyperModel:
         self.name = name
         self.tunable = tunable
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # ``tunable=False`` (Keras Tuner's rule): ``build(hp)`` runs on a copy of ``hp``, so
+        # the hyperparameters it defines stay out of the caller's space; names the caller
+        # defined beforehand keep their values, the others take their defaults.
+        super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("build")
+        if build is not None and not getattr(build, "_honours_tunable", False):
+            cls.build = _honouring_tunable(build)  # type: ignore[method-assign]
+
     def build(self, hp: Any) -> Any:
         raise NotImplementedError(
             f"{type(self).__name__}.build(hp) is not implemented: override it to return a "
@@ -31,7 +43,20 @@ class HyperModel:
         return model.fit(*args, **kwargs)
 
 
-class FunctionHyperModel(HyperModel):
+def _honouring_tunable(build: Callable[..., Any]) -> Callable[..., Any]:
+    """``build`` that runs on ``hp.copy()`` when its hypermodel's ``tunable`` is False."""
+
+    @functools.wraps(build)
+    def build_honouring_tunable(self: HyperModel, hp: Any, *args: Any, **kwargs: Any) -> Any:
+        if not getattr(self, "tunable", True) and hasattr(hp, "copy"):
+            hp = hp.copy()
+        return build(self, hp, *args, **kwargs)
+
+    build_honouring_tunable._honours_tunable = True  # type: ignore[attr-defined]
+    return build_honouring_tunable
+
+
+class DefaultHyperModel(HyperModel):
     """Wraps a plain ``build(hp)`` function."""
 
     def __init__(self, build_fn: Callable[[Any], Any]) -> None:
@@ -49,8 +74,12 @@ def as_hypermodel(hypermodel: Any) -> HyperModel | None:
     if hasattr(hypermodel, "build") and hasattr(hypermodel, "fit"):
         return hypermodel  # a keras_tuner.HyperModel or another duck-typed one
     if callable(hypermodel):
-        return FunctionHyperModel(hypermodel)
-    raise TypeError(
-        "hypermodel must be a HyperModel or a function build(hp) that returns a compiled "
-        f"Keras model; got {type(hypermodel).__name__}."
+        return DefaultHyperModel(hypermodel)
+    raise InvalidArgumentError(
+        "The `hypermodel` argument should be either a callable with signature build(hp) "
+        "returning a compiled Keras model, or an instance of `HyperModel`; got "
+        f"{hypermodel!r} of type {type(hypermodel).__name__}."
     )
+
+
+FunctionHyperModel = DefaultHyperModel  # the name this class had before (Keras Tuner's is above)

@@ -248,6 +248,44 @@ def runs_from_result(result: Any, objective_name: str) -> list[Run] | None:
         ) from None
 
 
+def check_result(result: Any, objective_name: str, source: str) -> None:
+    """Raise :class:`~tunewise.errors.FatalTypeError` (the search stops: every trial would
+    fail the same way) when ``result`` of ``source`` ("HyperModel.fit()" or
+    "Tuner.run_trial()") is of no kind a trial can be scored by, as Keras Tuner does: a
+    number, a dict of metrics, a Keras ``History``, or a list of these (one per execution);
+    with no objective given (``default_objective``) only numbers."""
+    from ...errors import FatalTypeError
+
+    items = result if isinstance(result, (list, tuple)) else [result]
+    for item in items:
+        if item is None:
+            continue
+        number = not isinstance(item, (str, bytes, Mapping)) and _is_number(item)
+        if objective_name == "default_objective" and not number:
+            if isinstance(item, Mapping) and objective_name in item:
+                continue
+            raise FatalTypeError(
+                f"Expected the return value of {source} to be a single float when `objective` "
+                f"is left unspecified. Received return value: {item!r} of type {type(item)}. "
+                "Return a number, or pass objective= naming the metric to optimise."
+            )
+        if not (number or isinstance(item, Mapping)
+                or isinstance(getattr(item, "history", None), Mapping)):
+            raise FatalTypeError(
+                f"Expected the return value of {source} to be one of float, dict, "
+                "keras.callbacks.History, or a list of one of these types. Received return "
+                f"value: {item!r} of type {type(item)}."
+            )
+
+
+def _is_number(value: Any) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return getattr(value, "ndim", 0) == 0
+
+
 def is_history_like(result: Any) -> bool:
     if isinstance(result, (list, tuple)):
         return all(is_history_like(r) for r in result)

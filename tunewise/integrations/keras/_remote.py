@@ -1,9 +1,14 @@
-"""Keras trials outside the search's process: Ray tasks (``executor=``) and ``n_jobs``.
+"""Keras trials outside the search's process: Ray tasks (``executor=``), ``n_jobs`` and
+``isolate``.
 
 ``tuner.search(x, y, ..., executor=tunewise.RayExecutor(...))`` (or ``executor="ray"``) runs
 each trial as a Ray task; ``n_jobs=k`` runs them in k worker processes of the engine's
 :class:`~tunewise.engine.ProcessExecutor` (fresh interpreters, never forked: TensorFlow and
 JAX are not fork-safe once they have run, and the tuner has already built a model here).
+``isolate=True`` runs each trial in a fresh worker process that exits after it
+(``ProcessExecutor(k, max_trials_per_worker=1)``, k = ``n_jobs``), so the memory a trial
+leaves behind (RAM, accelerator memory) goes back to the system after every trial. It is
+refused with ``executor=``: that executor chooses its processes (Ray's own ``max_calls``).
 
 The process calling ``search`` (the driver) keeps the study: storage, sampler, best so far.
 Each worker gets a copy of the tuner without its study (the hypermodel, ``fit``'s arguments
@@ -11,8 +16,11 @@ and the tuner's settings, serialised with cloudpickle), builds and fits the tria
 through the tuner's own ``run_trial`` (overrides included) with the epoch recorder, and sends
 back every epoch's metrics (stored as the trial's steps), the trial's attrs and the best
 epoch's weights as numpy arrays, which the driver writes where ``get_best_models()`` reads
-them. A pruner judges each epoch against the study's finished trials, as in-process. Hyperband's
-promotions need the parent's weights in the driver, so Hyperband runs in-process.
+them. A pruner judges each epoch against the study's finished trials, as in-process. Hyperband
+runs in worker processes on this machine: the driver writes each trial's best weights before
+the trial is stored (so before any promotion of it is asked for), and a promoted trial's worker
+reads its parent's weights file from disk, as in-process. Ray workers may be on other machines
+without that disk, so Hyperband refuses Ray.
 
 Keras Tuner's hooks: ``on_trial_begin`` and the ``on_epoch_*``/``on_batch_*`` hooks run in the
 worker, on its copy of the tuner (where the trial and its model are), so what they set on
@@ -22,6 +30,7 @@ worker, on its copy of the tuner (where the trial and its model are), so what th
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -42,14 +51,22 @@ _DRIVER_ONLY = frozenset({"study", "oracle", "_study_kwargs", "_reporter", "_rec
 
 
 @contextlib.contextmanager
-def trial_runner(tuner: Tuner, executor: Any, n_jobs: Any) -> Iterator[tuple[Any, Any]]:
+def trial_runner(
+    tuner: Tuner, executor: Any, n_jobs: Any, isolate: Any = False
+) -> Iterator[tuple[Any, Any]]:
     """``(objective, executor)`` for ``study.optimize``: the tuner's own trial code
-    in-process, else a :class:`RemoteKerasTrials` for Ray or ``n_jobs`` worker processes."""
+    in-process, else a :class:`RemoteKerasTrials` for Ray or worker processes (``n_jobs``;
+    ``isolate=True``: a fresh process per trial)."""
+    if not isinstance(isolate, bool):
+        raise TypeError(
+            f"isolate={isolate!r} must be True (run each trial in a fresh process of its own, "
+            "which gives its memory back when the trial ends) or False (the default)."
+        )
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
         raise ValueError(
             f"n_jobs={n_jobs!r} must be a positive number of trials at once, or -1 for one per CPU."
         )
-    if executor is None and n_jobs == 1:
+    if executor is None and n_jobs == 1 and not isolate:
         yield tuner._run_and_record, None
         return
     if executor is not None and n_jobs != 1:
@@ -57,21 +74,36 @@ def trial_runner(tuner: Tuner, executor: Any, n_jobs: Any) -> Iterator[tuple[Any
             f"Pass n_jobs={n_jobs!r} or executor={executor!r}, not both; a Ray executor sets "
             "its own concurrency (RayExecutor(max_concurrent=...))."
         )
-    where = f"executor={executor!r}" if executor is not None else f"n_jobs={n_jobs}"
-    if tuner.study.scheduler is not None:
+    if executor is not None and isolate:
+        raise ValueError(
+            f"isolate=True starts tunewise's own worker processes, one per trial; with "
+            f"executor={executor!r} the executor chooses the processes (Ray keeps a CPU task's "
+            "worker for later tasks, and already ends a GPU task's worker after each task: "
+            "its max_calls=1 default for num_gpus > 0). Pass isolate=True with n_jobs, or "
+            "executor=tunewise.ProcessExecutor(k, max_trials_per_worker=1), not both."
+        )
+    where = ", ".join(
+        ([f"n_jobs={n_jobs}"] if n_jobs != 1 else [])
+        + (["isolate=True"] if isolate else [])
+        + ([f"executor={executor!r}"] if executor is not None else [])
+    )
+    if executor is None:
+        jobs = n_jobs if n_jobs > 0 else os.cpu_count() or 1
+        executor = ProcessExecutor(jobs, max_trials_per_worker=1 if isolate else None)
+        executor.check(tuner.study)
+    if tuner.study.scheduler is not None and not isinstance(executor, ProcessExecutor):
         raise ValueError(
             f"{type(tuner).__name__} cannot run trials with {where}: a promoted trial continues "
-            "its parent's weights, which live in this process. Run the search in-process, or "
-            "start this script several times on one storage (same project_name and storage=)."
+            "its parent's weights, which are stored on this machine's disk, where the "
+            "executor's workers may not be. Use n_jobs=k or isolate=True (worker processes on "
+            "this machine), search in-process, or start this script several times on one "
+            "storage (same project_name and storage=)."
         )
     if tuner._distribution_strategy is not None:
         raise ValueError(
             f"distribution_strategy cannot travel to other processes ({where}); create the "
             "strategy inside build(hp), or search in-process."
         )
-    if executor is None:
-        executor = ProcessExecutor(n_jobs if n_jobs > 0 else os.cpu_count() or 1)
-        executor.check(tuner.study)
     task = TaskTuner(tuner)
     problem = task.unpicklable()
     if problem is not None:
@@ -129,9 +161,12 @@ class _TaskStudy:
     scheduler = None
 
     def __init__(
-        self, seed: int, objective: Objective | MultiObjective, pruner: Any = None
+        self, seed: int, objective: Objective | MultiObjective, pruner: Any = None,
+        name: str = "",
     ) -> None:
         self.seed, self.objective, self.pruner = seed, objective, pruner
+        self.name = name  # the trial folders' parent (a promoted trial reads its parent's)
+        self.running: dict[int, Trial] = {}  # the task's trial (its folder is created here)
 
 
 def _weights_stay_in_record(trial: Trial, record: TrialRecord) -> None:
@@ -144,7 +179,8 @@ class TaskTuner:
     def __init__(self, tuner: Tuner) -> None:
         self.tuner_class = type(tuner)
         self.state = {k: v for k, v in vars(tuner).items() if k not in _DRIVER_ONLY}
-        self.study = _TaskStudy(tuner.study.seed, tuner.study.objective, tuner.study.pruner)
+        study = tuner.study
+        self.study = _TaskStudy(study.seed, study.objective, study.pruner, study.name)
 
     def unpicklable(self) -> tuple[str, Exception] | None:
         """The first part that cloudpickle cannot serialise (named for the user), or None.
@@ -175,7 +211,8 @@ class TaskTuner:
     def __call__(self, hp: HyperParameters, trial: Trial) -> FitResult:
         tuner = object.__new__(self.tuner_class)
         tuner.__dict__.update(self.state)
-        tuner.study = self.study
+        tuner.study = copy.copy(self.study)
+        tuner.study.running = {trial.number: trial}
         tuner._reporter = ConsoleReporter(0)
         tuner._records = {}
         tuner._save_best_weights = _weights_stay_in_record

@@ -12,13 +12,23 @@ import copy
 import json
 import os
 import shutil
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from ...engine import ConsoleReporter, Study
-from ...errors import FailedTrialError, TrialPruned
+from ...errors import (
+    FailedTrialError,
+    FatalTypeError,
+    FatalValueError,
+    InvalidArgumentError,
+    TrialPruned,
+    UnrecognizedArgumentsError,
+)
+from ...oracles import as_oracle
+from ...oracles._settings import check_new_entries, default_oracle
 from ...samplers import Sampler
 from ...schedulers import Pruner, Scheduler
 from ...space import HyperParameters
@@ -30,6 +40,7 @@ from ._hypermodel import HyperModel, as_hypermodel
 from ._recording import (
     TrialRecord,
     average_runs,
+    check_result,
     is_history_like,
     make_pruning_callback,
     make_recorder,
@@ -52,32 +63,6 @@ def _keras() -> Any:
             "The Keras tuners need Keras 3: pip install 'tunewise[keras]'"
         ) from exc
     return keras
-
-
-class Oracle:
-    """Keras Tuner's ``tuner.oracle`` view of a study (read-only)."""
-
-    def __init__(self, tuner: Tuner) -> None:
-        self._tuner = tuner
-
-    @property
-    def objective(self) -> Any:
-        return self._tuner.study.objective
-
-    @property
-    def max_trials(self) -> int | None:
-        return self._tuner.max_trials
-
-    @property
-    def trials(self) -> dict[str, FrozenTrial]:
-        return {t.trial_id: t for t in self._tuner.study.trials}
-
-    def get_space(self) -> HyperParameters:
-        return HyperParameters.for_trial(self._tuner.study.space, {}, inherited=False)
-
-    def get_best_trials(self, num_trials: int = 1) -> list[FrozenTrial]:
-        """The best completed trials, best first; never padded with failed ones."""
-        return rank_trials(self._tuner.study.trials, self._tuner.study.objective)[:num_trials]
 
 
 class Tuner(StudyTunerMixin):
@@ -125,15 +110,35 @@ class Tuner(StudyTunerMixin):
     ) -> None:
         unknown = sorted(set(kwargs) - set(_IGNORED_KWARGS))
         if unknown:
-            raise TypeError(
-                f"{type(self).__name__} got unexpected arguments {unknown}. "
+            raise UnrecognizedArgumentsError(
+                f"Unrecognized arguments {unknown} for {type(self).__name__}. "
                 "See help(tunewise.Tuner) for the accepted ones."
             )
-        if oracle is not None:
-            sampler = sampler or oracle.make_sampler()
+        if kwargs.get("logger") is not None:
+            warnings.warn("The `logger` argument is deprecated (as in Keras Tuner) and ignored: "
+                          "tunewise stores every trial in its storage.", DeprecationWarning,
+                          stacklevel=2)
+        scheduler = None
+        if oracle is None:
+            check_new_entries(hyperparameters, tune_new_entries, allow_new_entries)
+        if oracle is not None:  # the oracle's settings, as Keras Tuner's Tuner(oracle=...)
+            if isinstance(oracle, (str, int, float, dict, list)):
+                raise InvalidArgumentError(
+                    "Expected `oracle` argument to be an instance of `Oracle` (e.g. "
+                    f"tunewise.oracles.RandomSearchOracle(...)); got {oracle!r}."
+                )
+            oracle = as_oracle(oracle)
+            sampler = sampler or oracle._sampler_for_study()
+            scheduler = oracle.make_scheduler()
             objective = objective if objective is not None else oracle.objective
             max_trials = oracle.max_trials
             seed = seed if seed is not None else oracle.seed
+            hyperparameters = hyperparameters if hyperparameters is not None \
+                else oracle._declared
+            tune_new_entries = tune_new_entries and oracle.tune_new_entries
+            allow_new_entries = allow_new_entries and oracle.allow_new_entries
+            max_retries_per_trial = max_retries_per_trial or oracle.max_retries_per_trial
+            max_consecutive_failed_trials = oracle.max_consecutive_failed_trials
         if int(executions_per_trial) < 1:
             raise ValueError(f"executions_per_trial={executions_per_trial!r} must be >= 1.")
         if int(keep_best_models) < 0:
@@ -141,14 +146,15 @@ class Tuner(StudyTunerMixin):
         self.hypermodel: HyperModel | None = as_hypermodel(hypermodel)
         if self.hypermodel is None and type(self).run_trial is Tuner.run_trial:
             raise ValueError(
-                "hypermodel is None: pass a build(hp) function or a HyperModel, or override "
-                "run_trial(self, trial, *args, **kwargs) in a subclass."
+                "Received `hypermodel=None`: pass a build(hp) function or a HyperModel, or "
+                "override run_trial(self, trial, *args, **kwargs) in a subclass."
             )
         self.max_trials = max_trials
         self.executions_per_trial = int(executions_per_trial)
         self.keep_best_models = int(keep_best_models)
-        self.directory = os.fspath(directory) if directory is not None else "."
+        self.directory = directory if directory is not None else "."  # as given (Keras Tuner)
         self.project_name = project_name or "untitled_project"
+        self.optimizer, self.loss, self.metrics = optimizer, loss, metrics
         self._compile_overrides = {
             k: v for k, v in (("optimizer", optimizer), ("loss", loss), ("metrics", metrics)) if v
         }
@@ -159,7 +165,7 @@ class Tuner(StudyTunerMixin):
             objective=objective,
             sampler=sampler if sampler is not None else self._make_sampler(),
             storage=storage,
-            directory=self.directory,
+            directory=os.fspath(self.directory),
             project_name=self.project_name,
             seed=seed,
             score=score,
@@ -172,10 +178,12 @@ class Tuner(StudyTunerMixin):
             reporter=self._reporter,
             extra_settings={"tuner": {"class": type(self).__name__, **self._tuner_settings()}},
             pruner=pruner,
-            scheduler=self._make_scheduler(),
+            scheduler=scheduler if scheduler is not None else self._make_scheduler(),
         )
         self.study = Study(overwrite=overwrite, **self._study_kwargs)
-        self.oracle = Oracle(self)
+        self.oracle = oracle if oracle is not None else default_oracle(self.algorithm,
+                                                                        self.max_trials)
+        self.oracle.bind(self.study)
         self._records: dict[int, TrialRecord] = {}
         self._announce()
         if pruner is not None and self.executions_per_trial > 1:
@@ -207,7 +215,9 @@ class Tuner(StudyTunerMixin):
     # ------------------------------------------------------------------ space
     def _populate_space(self) -> None:
         """Build once with default values to register the space (as Keras Tuner does)."""
-        hp = HyperParameters.for_trial(self.study.space, {}, inherited=True)
+        hp = HyperParameters.for_trial(
+            self.study.space, {},
+            self.study.registry.defaults_hook(self.study.allow_new_entries), inherited=True)
         keras = _keras()
         keras.backend.clear_session()
         self.hypermodel.declare_hyperparameters(hp)
@@ -218,18 +228,33 @@ class Tuner(StudyTunerMixin):
     def search(self, *fit_args: Any, **fit_kwargs: Any) -> None:
         """Run the search; the arguments go to ``model.fit`` (``callbacks`` are copied per trial).
 
-        ``verbose`` is passed to ``fit`` and also sets tunewise's own output (0 silences both).
+        ``verbose`` is passed to ``fit`` only: it is Keras's epoch output (0 silences Keras).
+        The tuner's own output (a line as each trial starts, with its hyperparameters, and as
+        it ends; the live bar on a terminal) follows the tuner's ``verbose=`` argument (0
+        silences it). Keras Tuner's ``search(verbose=0)`` silences both.
         ``executor="ray"`` or a :class:`tunewise.RayExecutor` runs each trial as a Ray task,
-        ``n_jobs=k`` runs k trials at once in k worker processes (see ``_remote``). Started
+        ``n_jobs=k`` runs k trials at once in k worker processes (see ``_remote``).
+        ``isolate=True`` runs each trial in a fresh process of its own that exits when the
+        trial ends, so that the memory (RAM, GPU) a trial's models, graphs or code leave
+        behind is given back after every trial (with ``n_jobs=k``: k at a time, each in a
+        fresh process). Results are stored as in-process (steps, attrs, best weights,
+        pruning, retries, Hyperband's promotions; ``on_trial_end`` runs here); a trial that
+        runs out of memory (``MemoryError``, TensorFlow's ``ResourceExhaustedError``, its
+        process killed by the kernel's OOM killer) is stored FAILED saying so, and the
+        search goes on. It costs a process start per trial (Python, Keras and the search's
+        arguments: seconds), overlapped with the previous trial. ``isolate`` must be a bool;
+        with ``executor=`` it is an error (that executor chooses its processes). Started
         with Keras Tuner's ``KERASTUNER_TUNER_ID=chief``, it runs no trial and returns when the
         workers (``KERASTUNER_TUNER_ID=tuner0``, ...) sharing the study have finished it (see
         ``_distributed``).
         """
         executor, n_jobs = fit_kwargs.pop("executor", None), fit_kwargs.pop("n_jobs", 1)
-        if "verbose" in fit_kwargs:
-            self._reporter.verbose = int(fit_kwargs["verbose"])
-        # Keras prints epochs unless fit(verbose=0): the live bar then waits between trials.
-        self._reporter.foreign_output = fit_kwargs.get("verbose", "auto") != 0
+        isolate = fit_kwargs.pop("isolate", False)
+        self._reporter.announce_starts = True  # trials are long: say what each one tries
+        # Keras prints epochs here unless fit(verbose=0) (n_jobs workers print to their logs).
+        self._reporter.foreign_output = (
+            fit_kwargs.get("verbose", "auto") != 0 and n_jobs == 1 and isolate is False
+        )
         self._fit_args = fit_args
         self._fit_kwargs = fit_kwargs
         if is_chief():  # Keras Tuner's distributed mode: the workers run the trials
@@ -239,7 +264,7 @@ class Tuner(StudyTunerMixin):
             finally:
                 self.on_search_end()
             return
-        with trial_runner(self, executor, n_jobs) as (objective, executor):
+        with trial_runner(self, executor, n_jobs, isolate) as (objective, executor):
             self.on_search_begin()
             try:
                 self.study.optimize(
@@ -294,6 +319,15 @@ class Tuner(StudyTunerMixin):
         self._current = (trial, record)
         self.on_trial_begin(trial)
         result = self.run_trial(trial, *self._fit_args, **copy.copy(self._fit_kwargs))
+        own_fit = type(self).run_trial is Tuner.run_trial
+        check_result(result, self.study.objective.name,
+                     "HyperModel.fit()" if own_fit else "Tuner.run_trial()")
+        if result is None and not record.runs and not trial.steps:
+            raise FatalTypeError(
+                "Tuner.run_trial() returned None and reported no metrics. Did you forget to "
+                "return the results (a number, a dict of metrics or the History of fit) "
+                "from run_trial?"
+            )
         if record.runs:
             for key, value in record.attrs().items():
                 trial.set_attr(key, value)
@@ -314,6 +348,8 @@ class Tuner(StudyTunerMixin):
         Under a scheduler (Hyperband) ``fit`` gets ``epochs`` = the trial's budget and
         ``initial_epoch`` = its parent's budget (0 for a new configuration), as in Keras Tuner.
         """
+        if getattr(self, "_current", (None,))[0] is not trial:  # called outside search()
+            self._current = (trial, self._records.setdefault(trial.number, TrialRecord()))
         if BUDGET in trial.attrs:
             kwargs["epochs"] = int(trial.attrs[BUDGET])
             kwargs["initial_epoch"] = int(trial.attrs.get(INITIAL_BUDGET) or 0)
@@ -368,11 +404,23 @@ class Tuner(StudyTunerMixin):
         computed with, before any user callback changes them.
         """
         keras = _keras()
-        callbacks = [copy.deepcopy(cb) for cb in (user_callbacks or [])]
+        callbacks = []
+        for cb in user_callbacks or []:
+            try:
+                callbacks.append(copy.deepcopy(cb))
+            except Exception as exc:  # any failure to copy is the same fault
+                raise FatalValueError(
+                    "All callbacks used during a search should be deep-copyable (since they "
+                    f"are reused across trials). It is not possible to do copy.deepcopy({cb!r})"
+                    f": {type(exc).__name__}: {exc}"
+                ) from exc
         _, record = self._current
         for cb in callbacks:
-            if isinstance(cb, keras.callbacks.TensorBoard):
-                cb.log_dir = os.path.join(str(cb.log_dir), f"trial_{trial.trial_id}")
+            if isinstance(cb, keras.callbacks.TensorBoard):  # <log_dir>/<trial_id>/execution<k>
+                from ._tensorboard import configure_run  # + its HParams writer, after it
+
+                search = getattr(self, "_fit_kwargs", None)  # one note per search, if any
+                callbacks += configure_run(keras, cb, trial, len(record.runs), self._reporter, search)
             if isinstance(cb, keras.callbacks.EarlyStopping):
                 record.early_stopping.append(cb)
         live = self.executions_per_trial == 1
@@ -401,12 +449,15 @@ class Tuner(StudyTunerMixin):
                 model = self.hypermodel.build(hp)
         else:
             model = self.hypermodel.build(hp)
-        if model is None:
-            raise FailedTrialError("build(hp) returned None; it must return a Keras model.")
+        if not hasattr(model, "fit"):  # fatal: every trial would fail the same way
+            raise FatalTypeError(
+                "Expected the model-building function, or HyperModel.build() to return a "
+                f"valid Keras Model instance. Received: {model!r} of type {type(model)}."
+            )
         self._override_compile_args(model)
         if self._max_model_size and model.count_params() > self._max_model_size:
             raise FailedTrialError(
-                f"The model has {model.count_params()} parameters, more than "
+                f"Oversized model: it has {model.count_params()} parameters, more than "
                 f"max_model_size={self._max_model_size}."
             )
         return model
@@ -474,18 +525,34 @@ class Tuner(StudyTunerMixin):
                 f"{self.keep_best_models} trials keep their weights; pass a larger "
                 "keep_best_models to the tuner."
             )
-        models = []
-        for hp, trial in zip(
-            self.get_best_hyperparameters(num_models), self.oracle.get_best_trials(num_models)
-        ):
-            path = self._weights_path(trial.number)
-            if not os.path.exists(path):
-                raise FileNotFoundError(
-                    f"No stored weights for trial {trial.trial_id} at {path}: "
-                    "run_trial did not fit a Keras model through the tuner."
-                )
-            model = self.hypermodel.build(hp)
-            self._override_compile_args(model)  # as Keras Tuner's load_model (via _try_build)
-            self._restore_weights(model, trial.number)
-            models.append(model)
-        return models
+        return [self.load_model(trial) for trial in self.oracle.get_best_trials(num_models)]
+
+    def load_model(self, trial: Any) -> Any:
+        """Trial ``trial``'s model (a stored trial, or its id), built from its hyperparameters
+        with the weights of its best epoch, compiled as the search compiled it."""
+        trial = self.oracle.get_trial(getattr(trial, "trial_id", trial))
+        path = self._weights_path(trial.number)
+        if not os.path.exists(path):
+            raise FileNotFoundError(
+                f"No stored weights for trial {trial.trial_id} at {path}: only the best "
+                f"keep_best_models={self.keep_best_models} trials keep theirs, and only when "
+                "run_trial fits a Keras model through the tuner (or calls save_model)."
+            )
+        hps = HyperParameters.for_trial(self.study.space, trial.values, inherited=False)
+        model = self.hypermodel.build(hps)
+        self._override_compile_args(model)  # as Keras Tuner's load_model (via _try_build)
+        self._restore_weights(model, trial.number)
+        return model
+
+    def save_model(self, trial_id: Any, model: Any, step: int = 0) -> None:
+        """Keep ``model``'s current weights as trial ``trial_id``'s (what ``load_model`` and
+        ``get_best_models`` restore); for a ``run_trial`` that trains models itself.
+        ``step`` is accepted for Keras Tuner's signature (one set of weights per trial)."""
+        number = int(getattr(trial_id, "number", trial_id))
+        path = self._weights_path(number)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        np.savez(path, *[np.asarray(w) for w in model.get_weights()])
+        build_config = model.get_build_config() if hasattr(model, "get_build_config") else None
+        if build_config is not None:
+            with open(os.path.join(os.path.dirname(path), "build_config.json"), "w") as f:
+                json.dump(build_config, f)

@@ -28,7 +28,6 @@ from ...space import HyperParameters
 from ...trial import FrozenTrial, Trial, rank_trials
 from .._study_tuner import StudyTunerMixin
 from ..keras._hypermodel import HyperModel, as_hypermodel
-from ..keras._tuner import Oracle as OracleView
 from ._cv import cross_validate_trial
 
 #: Trials whose last-fold model is kept on disk by default (the others are deleted).
@@ -118,7 +117,7 @@ class SklearnTuner(StudyTunerMixin):
         o = self.oracle_settings
         self._study_kwargs = dict(
             objective=objective,
-            sampler=o.make_sampler(),
+            sampler=o._sampler_for_study(),
             storage=storage,
             directory=self.directory,
             project_name=self.project_name,
@@ -127,7 +126,7 @@ class SklearnTuner(StudyTunerMixin):
             max_retries_per_trial=o.max_retries_per_trial,
             max_consecutive_failed_trials=o.max_consecutive_failed_trials,
             algorithm=o.algorithm,
-            hyperparameters=o.hyperparameters,
+            hyperparameters=o._declared,
             tune_new_entries=o.tune_new_entries,
             allow_new_entries=o.allow_new_entries,
             reporter=self._reporter,
@@ -135,7 +134,8 @@ class SklearnTuner(StudyTunerMixin):
             pruner=pruner,
         )
         self.study = Study(overwrite=overwrite, **self._study_kwargs)
-        self.oracle = OracleView(self)
+        self.oracle = o
+        self.oracle.bind(self.study)
         self._populate_space()
 
     # ------------------------------------------------------------------ space

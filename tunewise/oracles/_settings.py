@@ -1,9 +1,11 @@
-"""Keras Tuner's oracles, as settings: which sampler, which objective, how many trials.
+"""Keras Tuner's oracles: which sampler, which objective, how many trials, and its trial methods.
 
 In Keras Tuner an oracle is the search algorithm plus its bookkeeping. Here the bookkeeping is
-the :class:`~tunewise.Study`'s, so an oracle only carries what a tuner needs to open one: the
-``objective``, ``max_trials``, ``seed``, the declared ``hyperparameters`` and a sampler
-(``make_sampler()``). Pass one to a tuner (``tunewise.SklearnTuner(oracle=...)``,
+the :class:`~tunewise.Study`'s, so an oracle carries what a tuner needs to open one: the
+``objective``, ``max_trials``, ``seed``, the declared ``hyperparameters``, a sampler
+(``make_sampler()``) and, for Hyperband, a budget scheduler (``make_scheduler()``); its Keras
+Tuner trial methods (``create_trial``, ``update_trial``, ``end_trial``, ``get_best_trials``...)
+work on the study it is bound to (see :mod:`._surface`). Pass one to a tuner (``tunewise.SklearnTuner(oracle=...)``,
 ``tunewise.Tuner(oracle=...)``) as in Keras Tuner::
 
     import tunewise as kt
@@ -18,14 +20,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from .samplers import AutoSampler, GridSampler, RandomSampler, Sampler
-from .samplers._gp import check_bayesian_arguments
-from .samplers._grid import DEFAULT_FLOAT_POINTS
-from .space import HyperParameters
+from ..samplers import AutoSampler, GridSampler, RandomSampler, Sampler
+from ..samplers._gp import check_bayesian_arguments
+from ..samplers._grid import DEFAULT_FLOAT_POINTS
+from ..schedulers import HyperbandScheduler, Scheduler
+from ..space import HyperParameters
+from ._surface import OracleSurface
 
 
-class Oracle:
-    """Base class: the settings every oracle shares (Keras Tuner's names and defaults)."""
+def check_new_entries(hyperparameters: Any, tune_new_entries: bool,
+                      allow_new_entries: bool) -> None:
+    """Keras Tuner's rule: restricting new entries needs the ``hyperparameters`` to tune."""
+    for name, flag in (("tune_new_entries", tune_new_entries),
+                       ("allow_new_entries", allow_new_entries)):
+        if not flag and hyperparameters is None:
+            raise ValueError(
+                f"{name}=False needs hyperparameters=: pass the HyperParameters to tune "
+                f"(hp = HyperParameters(); hp.Int(...)), or drop {name}=False."
+            )
+
+
+class Oracle(OracleSurface):
+    """Base class: the settings every oracle shares (Keras Tuner's names and defaults) and
+    Keras Tuner's trial methods over the study it is bound to."""
 
     #: Name stored in the study's signature (the Keras facades use the same names).
     algorithm = "random"
@@ -33,14 +50,22 @@ class Oracle:
     def __init__(
         self,
         objective: Any = None,
-        max_trials: int | None = 10,
+        max_trials: int | None = None,
         hyperparameters: HyperParameters | None = None,
         allow_new_entries: bool = True,
         tune_new_entries: bool = True,
         seed: int | None = None,
         max_retries_per_trial: int = 0,
         max_consecutive_failed_trials: int = 3,
+        **kwargs: Any,
     ) -> None:
+        unknown = sorted(set(kwargs) - {"logger"})  # logger: Keras Tuner's, deprecated there
+        if unknown:
+            raise ValueError(
+                f"Unrecognized arguments {unknown} for {type(self).__name__}; see "
+                f"help(tunewise.oracles.{type(self).__name__})."
+            )
+        check_new_entries(hyperparameters, tune_new_entries, allow_new_entries)
         if max_trials is not None and int(max_trials) < 1:
             raise ValueError(f"max_trials={max_trials!r} must be >= 1 (or None for no limit).")
         self.objective = objective
@@ -56,6 +81,10 @@ class Oracle:
         """A fresh sampler for a study (each tuner gets its own)."""
         return RandomSampler()
 
+    def make_scheduler(self) -> Scheduler | None:
+        """The study's budget scheduler (Hyperband's), or None."""
+        return None
+
     def settings(self) -> dict[str, Any]:
         """The oracle's own settings, stored with the study (the doctor reads them)."""
         return {}
@@ -67,6 +96,10 @@ class Oracle:
 
 class RandomSearchOracle(Oracle):
     """Random search (never repeats a configuration of a finite space)."""
+
+    def __init__(self, objective: Any = None, max_trials: int | None = 10, *args: Any,
+                 **kwargs: Any) -> None:
+        super().__init__(objective, max_trials, *args, **kwargs)
 
 
 class GridSearchOracle(Oracle):
@@ -115,6 +148,45 @@ class BayesianOptimizationOracle(Oracle):
                 "beta": self.beta}
 
 
+class HyperbandOracle(Oracle):
+    """Hyperband's schedule with Keras Tuner's ``max_epochs``, ``factor`` and
+    ``hyperband_iterations``; configurations come from an AutoSampler (model-based once some
+    budget has enough results), see :class:`tunewise.Hyperband`."""
+
+    algorithm = "hyperband"
+
+    def __init__(
+        self,
+        objective: Any = None,
+        max_epochs: int = 100,
+        factor: int = 3,
+        hyperband_iterations: int = 1,
+        seed: int | None = None,
+        hyperparameters: HyperParameters | None = None,
+        allow_new_entries: bool = True,
+        tune_new_entries: bool = True,
+        max_retries_per_trial: int = 0,
+        max_consecutive_failed_trials: int = 3,
+        **kwargs: Any,
+    ) -> None:
+        schedule = HyperbandScheduler(max_epochs, factor, hyperband_iterations)
+        super().__init__(objective, None, hyperparameters, allow_new_entries, tune_new_entries,
+                         seed, max_retries_per_trial, max_consecutive_failed_trials, **kwargs)
+        self.max_epochs = schedule.max_budget
+        self.factor = schedule.factor
+        self.hyperband_iterations = schedule.iterations
+
+    def make_sampler(self) -> Sampler:
+        return AutoSampler()
+
+    def make_scheduler(self) -> Scheduler:
+        return HyperbandScheduler(self.max_epochs, self.factor, self.hyperband_iterations)
+
+    def settings(self) -> dict[str, Any]:
+        return {"max_epochs": self.max_epochs, "factor": self.factor,
+                "hyperband_iterations": self.hyperband_iterations}
+
+
 _BY_NAME = {
     "RandomSearchOracle": RandomSearchOracle,
     "RandomSearch": RandomSearchOracle,
@@ -152,10 +224,18 @@ def as_oracle(oracle: Any) -> Oracle:
     return cls(**kwargs)
 
 
-__all__ = [
-    "BayesianOptimizationOracle",
-    "GridSearchOracle",
-    "Oracle",
-    "RandomSearchOracle",
-    "as_oracle",
-]
+def default_oracle(algorithm: str, max_trials: int | None) -> Oracle:
+    """The oracle a tuner made without ``oracle=`` shows as ``tuner.oracle`` (bound to its
+    study, which holds the real settings)."""
+    cls = {"grid": GridSearchOracle, "bayesian": BayesianOptimizationOracle}.get(
+        algorithm, RandomSearchOracle)
+    oracle = cls(max_trials=max_trials)
+    oracle.algorithm = algorithm
+    return oracle
+
+
+# Keras Tuner 1.0's names of the same oracles (``kt.oracles.BayesianOptimization``...).
+BayesianOptimization = BayesianOptimizationOracle
+RandomSearch = RandomSearchOracle
+GridSearch = GridSearchOracle
+Hyperband = HyperbandOracle
