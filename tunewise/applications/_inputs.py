@@ -14,6 +14,8 @@ from typing import Any
 
 import keras
 
+from ..integrations.keras._hypermodel import HyperModel
+
 
 def check_image_input(input_shape: Sequence[int | None] | None, input_tensor: Any) -> None:
     """Raise ValueError unless exactly what an image model needs was given.
@@ -79,3 +81,25 @@ def image_input(input_shape: Sequence[int | None] | None, input_tensor: Any) -> 
 def channel_axis() -> int:
     """The channels axis of image tensors under Keras' image data format (3 or 1)."""
     return 3 if keras.config.image_data_format() == "channels_last" else 1
+
+
+class ImageClassifier(HyperModel):
+    """The arguments HyperResNet and HyperXception share (Keras Tuner's), checked once:
+    ``include_top``, ``input_shape``/``input_tensor`` (one is required) and ``classes``
+    (required with ``include_top``)."""
+
+    def __init__(
+        self,
+        include_top: bool = True,
+        input_shape: Sequence[int | None] | None = None,
+        input_tensor: Any = None,
+        classes: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        check_classes(classes, required=include_top, why="when `include_top=True`")
+        check_image_input(input_shape, input_tensor)
+        self.include_top = include_top
+        self.input_shape = input_shape
+        self.input_tensor = input_tensor
+        self.classes = classes

@@ -26,14 +26,13 @@ stacks have 3 blocks.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import keras
 from keras import layers
 
-from ..integrations.keras._hypermodel import HyperModel
-from ._inputs import channel_axis, check_classes, check_image_input, image_input
+from ._inputs import ImageClassifier, channel_axis, image_input
 
 _BN_EPSILON = 1.001e-5
 _GROUPS = 32  # ResNeXt's cardinality
@@ -45,7 +44,7 @@ def _bn(name: str) -> layers.Layer:
     return layers.BatchNormalization(axis=channel_axis(), epsilon=_BN_EPSILON, name=name)
 
 
-class HyperResNet(HyperModel):
+class HyperResNet(ImageClassifier):
     """A ResNet search space: ``build(hp)`` returns a ResNet named ``"ResNet"``.
 
     Args:
@@ -58,22 +57,6 @@ class HyperResNet(HyperModel):
         classes: the number of classes; required with ``include_top``.
         **kwargs: ``name`` and ``tunable``, as for :class:`tunewise.HyperModel`.
     """
-
-    def __init__(
-        self,
-        include_top: bool = True,
-        input_shape: Sequence[int | None] | None = None,
-        input_tensor: Any = None,
-        classes: int | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        check_classes(classes, required=include_top, why="when `include_top=True`")
-        check_image_input(input_shape, input_tensor)
-        self.include_top = include_top
-        self.input_shape = input_shape
-        self.input_tensor = input_tensor
-        self.classes = classes
 
     def build(self, hp: Any) -> keras.Model:
         version = hp.Choice("version", ["v1", "v2", "next"], default="v2")

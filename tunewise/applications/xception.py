@@ -31,19 +31,17 @@ learning_rate       0.001, 0.0001, 0.00001        0.001   (only with ``include_t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import keras
 from keras import layers
 
-from ..integrations.keras._hypermodel import HyperModel
-from ._inputs import channel_axis, check_classes, check_image_input, image_input
+from ._inputs import ImageClassifier, channel_axis, image_input
 
 _ACTIVATIONS = ("relu", "selu")
 
 
-class HyperXception(HyperModel):
+class HyperXception(ImageClassifier):
     """An Xception search space: ``build(hp)`` returns a model named ``"Xception"``.
 
     Args:
@@ -56,22 +54,6 @@ class HyperXception(HyperModel):
         classes: the number of classes; required with ``include_top``.
         **kwargs: ``name`` and ``tunable``, as for :class:`tunewise.HyperModel`.
     """
-
-    def __init__(
-        self,
-        include_top: bool = True,
-        input_shape: Sequence[int | None] | None = None,
-        input_tensor: Any = None,
-        classes: int | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        check_classes(classes, required=include_top, why="when `include_top=True`")
-        check_image_input(input_shape, input_tensor)
-        self.include_top = include_top
-        self.input_shape = input_shape
-        self.input_tensor = input_tensor
-        self.classes = classes
 
     def build(self, hp: Any) -> keras.Model:
         activation = hp.Choice("activation", list(_ACTIVATIONS))
