@@ -101,6 +101,21 @@ class _NoProtos:
 
 protos = _NoProtos()
 
+
+class _PrivateModule:
+    """One of Keras Tuner's private helper modules (utils, tuner_utils): tunewise has none.
+    Only tests left out as private use them; the module-level import must not stop a file."""
+
+    def __init__(self, name):
+        self._name = name
+
+    def __getattr__(self, attr):
+        raise AttributeError(f"{self._name}.{attr}: Keras Tuner's private module (not in tunewise)")
+
+
+utils = _PrivateModule("utils")
+tuner_utils = _PrivateModule("tuner_utils")
+
 # Keras Tuner's gRPC client: tunewise has none (workers share a storage). Tests only set its
 # TIMEOUT, a setting of that client; a namespace holds it so the file loads.
 oracle_client = types.SimpleNamespace(TIMEOUT=None)
@@ -117,6 +132,8 @@ def rewrite_for_tunewise(source: str) -> str:
         # the attribute form, e.g. tuner_test's skipif on keras_tuner.backend.config.backend()
         (r"\bkeras_tuner\.backend\.", "__import__('_kt_harness').backend."),
         (r"^from keras_tuner import protos\b", "from _kt_harness import protos"),
+        (r"^from keras_tuner import utils\b", "from _kt_harness import utils"),
+        (r"^from keras_tuner\.engine import tuner_utils\b", "from _kt_harness import tuner_utils"),
         (r"^from keras_tuner\.distribute import oracle_client\b",
          "from _kt_harness import oracle_client"),
         (r"^from keras_tuner\.test_utils import mock_distribute\b",

@@ -71,7 +71,9 @@ def test_isolated_trials_leave_the_searching_process_memory_flat(tmp_path):
     isolated, rss = run("isolated", executor=ProcessExecutor(2, max_trials_per_worker=1))
 
     grown = in_process[29] - in_process[4]
-    assert grown >= 0.9 * 25 * leak  # the leak is measurable where the trials run
+    # The leak is measurable where the trials run (not all of it: the kernel may reclaim
+    # cold pages of a long-lived process, as DAMON does on these machines).
+    assert grown >= 0.5 * 25 * leak, grown / MB
     assert rss[29] <= 1.10 * rss[4], (rss[4] / MB, rss[29] / MB)
     assert rss[29] - rss[4] < 0.2 * grown
 

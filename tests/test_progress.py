@@ -350,20 +350,29 @@ def _trial_lines(text):
     return [tuple(map(int, m)) for m in re.findall(pattern, text)]
 
 
-def _out_of_order_objective(gate):
-    """Trial 0 waits until trial 3 has run (a file between processes), so it ends last."""
+def _out_of_order_objective(project: str):
+    """Trial 0 waits until trial 3 is stored as completed (read from the project's database,
+    shared between processes), then a little longer, so that it ends last."""
 
     def objective(hp, trial):
-        import os
         import time
 
+        from tunewise import load_study
+        from tunewise.storage import StorageError
+        from tunewise.trial import TrialState
+
         x = hp.Float("x", 0.0, 1.0)
-        if trial.number == 3:
-            open(gate, "w").close()
         if trial.number == 0:
             deadline = time.monotonic() + 120
-            while not os.path.exists(gate) and time.monotonic() < deadline:
-                time.sleep(0.02)
+            while time.monotonic() < deadline:
+                try:
+                    done = load_study(project).trials
+                except StorageError:  # not created yet
+                    done = []
+                if any(t.number == 3 and t.state is TrialState.COMPLETED for t in done):
+                    break
+                time.sleep(0.05)
+            time.sleep(0.5)  # trial 3's result is handled before this one's
         return x
 
     return objective
@@ -383,7 +392,7 @@ def test_with_n_jobs_each_trial_keeps_its_number_and_the_fields_count_right(tmp_
     reporter.announce_starts = True
     study = tw.Study(objective="loss", directory=tmp_path, project_name="p", seed=0,
                      reporter=reporter)
-    study.optimize(_out_of_order_objective(str(tmp_path / "gate")), max_trials=4, n_jobs=2)
+    study.optimize(_out_of_order_objective(str(tmp_path / "p")), max_trials=4, n_jobs=2)
     _check_out_of_order(stream.getvalue())
 
 
@@ -393,7 +402,7 @@ def test_with_ray_each_trial_keeps_its_number_and_the_fields_count_right(local_r
     reporter.announce_starts = True
     study = tw.Study(objective="loss", directory=tmp_path, project_name="p", seed=0,
                      reporter=reporter)
-    study.optimize(_out_of_order_objective(str(tmp_path / "gate")), max_trials=4,
+    study.optimize(_out_of_order_objective(str(tmp_path / "p")), max_trials=4,
                    executor=tw.engine.RayExecutor(num_cpus=1, max_concurrent=2))
     _check_out_of_order(stream.getvalue())
 

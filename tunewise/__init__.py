@@ -11,61 +11,135 @@ A Keras-Tuner-compatible API over a framework-agnostic ask/tell engine::
     study = tw.Study(objective="loss", storage="memory", seed=0)
     study.optimize(objective, max_trials=20)
     print(study.results_summary().best_objective)
+
+``import tunewise`` is cheap: every public name (and every submodule, ``tw.engine``,
+``tw.storage``...) is imported on first use, so the ``tunewise`` command and programs that
+only need a few names do not pay for SciPy, SQLAlchemy, NumPy or a deep-learning framework.
+A new public name goes in ``_LAZY`` (and ``__all__``), never as an import here: the test
+``tests/test_import_time.py`` fails when ``import tunewise`` loads a heavy library.
 """
 
-import logging
+from __future__ import annotations
 
-from . import config, errors, oracles, schedulers, tuners
-from .engine import ConsoleReporter, Executor, ProcessExecutor, RayExecutor, ResultsSummary, Study
-from .errors import (
-    FailedTrialError,
-    FatalError,
-    FatalRuntimeError,
-    FatalTypeError,
-    FatalValueError,
-    TooManyFailedTrialsError,
-    TrialNotOwnedError,
-    TrialPruned,
-)
-from .integrations.keras import (
-    BayesianOptimization,
-    GridSearch,
-    Hyperband,
-    HyperModel,
-    RandomSearch,
-    Tuner,
-)
-from .objective import MultiObjective, Objective, infer_direction, make_objective
-from .oracles import Oracle, synchronized
-from .samplers import AutoSampler, GPSampler, GridSampler, RandomSampler, Sampler, TPESampler
-from .space import HyperParameter, HyperParameters
-from .storage import InMemoryStorage, SQLStorage, Storage
-from .trial import FrozenTrial, Trial, TrialState
+import importlib
+import logging
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
+#: public name -> the module (relative to this package) that defines it.
+_LAZY: dict[str, str] = {
+    # the engine
+    "ConsoleReporter": ".engine",
+    "Executor": ".engine",
+    "ProcessExecutor": ".engine",
+    "RayExecutor": ".engine",
+    "ResultsSummary": ".engine",
+    "Study": ".engine",
+    "load_study": ".engine._loading",
+    # errors
+    "FailedTrialError": ".errors",
+    "FatalError": ".errors",
+    "FatalRuntimeError": ".errors",
+    "FatalTypeError": ".errors",
+    "FatalValueError": ".errors",
+    "TooManyFailedTrialsError": ".errors",
+    "TrialNotOwnedError": ".errors",
+    "TrialPruned": ".errors",
+    # Keras Tuner's tuners
+    "BayesianOptimization": ".integrations.keras",
+    "GridSearch": ".integrations.keras",
+    "Hyperband": ".integrations.keras",
+    "HyperModel": ".integrations.keras",
+    "RandomSearch": ".integrations.keras",
+    "Tuner": ".integrations.keras",
+    "SklearnTuner": ".integrations.sklearn",  # needs scikit-learn
+    # objectives, oracles, samplers, the space, storages, trials
+    "MultiObjective": ".objective",
+    "Objective": ".objective",
+    "infer_direction": ".objective",
+    "make_objective": ".objective",
+    "Oracle": ".oracles",
+    "synchronized": ".oracles",
+    "AutoSampler": ".samplers",
+    "GPSampler": ".samplers",
+    "GridSampler": ".samplers",
+    "RandomSampler": ".samplers",
+    "Sampler": ".samplers",
+    "TPESampler": ".samplers",
+    "HyperParameter": ".space",
+    "HyperParameters": ".space",
+    "InMemoryStorage": ".storage",
+    "SQLStorage": ".storage",
+    "Storage": ".storage",
+    "FrozenTrial": ".trial",
+    "Trial": ".trial",
+    "TrialState": ".trial",
+}
 
-# Keras Tuner's module paths (``kt.engine.tuner``, ``kt.engine.oracle``...), importable as
-# attributes once ``tunewise`` is (they import no framework).
-from .engine import base_tuner as _base_tuner  # noqa: F401
-from .engine import hypermodel as _hypermodel  # noqa: F401
-from .engine import metrics_tracking as _metrics_tracking  # noqa: F401
-from .engine import objective as _objective  # noqa: F401
-from .engine import oracle as _oracle  # noqa: F401
-from .engine import trial as _trial  # noqa: F401
-from .engine import tuner as _tuner  # noqa: F401
+if TYPE_CHECKING:  # what static checkers and editors see: the same names, imported eagerly
+    from . import applications as applications
+    from . import config, errors, oracles, schedulers, tuners
+    from . import engine as engine
+    from .engine import (
+        ConsoleReporter,
+        Executor,
+        ProcessExecutor,
+        RayExecutor,
+        ResultsSummary,
+        Study,
+    )
+    from .engine._loading import load_study
+    from .errors import (
+        FailedTrialError,
+        FatalError,
+        FatalRuntimeError,
+        FatalTypeError,
+        FatalValueError,
+        TooManyFailedTrialsError,
+        TrialNotOwnedError,
+        TrialPruned,
+    )
+    from .integrations.keras import (
+        BayesianOptimization,
+        GridSearch,
+        Hyperband,
+        HyperModel,
+        RandomSearch,
+        Tuner,
+    )
+    from .integrations.sklearn import SklearnTuner as SklearnTuner
+    from .objective import MultiObjective, Objective, infer_direction, make_objective
+    from .oracles import Oracle, synchronized
+    from .samplers import AutoSampler, GPSampler, GridSampler, RandomSampler, Sampler, TPESampler
+    from .space import HyperParameter, HyperParameters
+    from .storage import InMemoryStorage, SQLStorage, Storage
+    from .trial import FrozenTrial, Trial, TrialState
 
 
-def __getattr__(name: str):  # optional parts load on first use
-    if name == "SklearnTuner":  # needs scikit-learn
-        from .integrations.sklearn import SklearnTuner
+def __getattr__(name: str) -> Any:
+    """Import a public name, or a submodule (``tw.engine``, ``tw.storage``...), on first use.
 
-        return SklearnTuner
-    if name == "applications":  # needs Keras
-        import importlib
+    The value is then kept in the module, so this runs once per name. Raises AttributeError
+    for a name that is neither.
+    """
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+    elif name.startswith("_"):  # dunder probes (``__path__``, ``__wrapped__``...): not ours
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    else:
+        try:
+            value = importlib.import_module(f".{name}", __name__)
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise  # the submodule exists, a library it needs does not: say which
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    globals()[name] = value
+    return value
 
-        return importlib.import_module(".applications", __name__)
-    raise AttributeError(f"module 'tunewise' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__) | set(_LAZY))
 
 
 # A library logs; it does not print unless the application configures logging.
@@ -112,6 +186,7 @@ __all__ = [
     "config",
     "errors",
     "infer_direction",
+    "load_study",
     "make_objective",
     "oracles",
     "schedulers",

@@ -38,6 +38,17 @@ class FatalRuntimeError(FatalError, RuntimeError):
     """A fatal RuntimeError."""
 
 
+class SpaceDefinitionError(FatalError, ValueError, TypeError):
+    """A mistake in the search space's definition, raised where the definition is made.
+
+    A misspelled keyword (``hp.Int("n", min_vlaue=1, ...)``, with a "did you mean"),
+    ``min_value > max_value``, an unknown ``sampling``, a step <= 0, an empty ``Choice``, a
+    default outside the range, a name that is not a non-empty string... Fatal: raised inside
+    an objective or ``build(hp)`` it stops the search at once (every trial would fail the
+    same way). A ValueError and a TypeError, the plain errors Keras Tuner raises for these.
+    """
+
+
 class TooManyFailedTrialsError(RuntimeError):
     """``max_consecutive_failed_trials`` trials in a row failed; the message holds the last traceback."""
 
@@ -57,6 +68,7 @@ __all__ = [
     "FatalRuntimeError",
     "FatalTypeError",
     "FatalValueError",
+    "SpaceDefinitionError",
     "TooManyFailedTrialsError",
     "TrialNotOwnedError",
     "TrialPruned",

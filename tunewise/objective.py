@@ -9,11 +9,14 @@ that says how to spell the direction out, never a silent guess.
 
 from __future__ import annotations
 
+import difflib
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from .trial_attrs import EXECUTIONS, SPREAD_SUFFIX
 
 Direction = Literal["min", "max"]
 DIRECTIONS: tuple[str, ...] = ("min", "max")
@@ -343,5 +346,78 @@ def objective_from_config(config: Mapping[str, Any]) -> Objective | MultiObjecti
     raise ValueError(f"Unknown objective config type {kind!r}; expected 'Objective' or 'MultiObjective'.")
 
 
-__all__ = ["DIRECTIONS", "Direction", "MultiObjective", "Objective", "create_objective",
-           "infer_direction", "make_objective", "objective_from_config"]
+# ---------------------------------------------------------------------- closest logged name
+
+#: difflib similarity for suggesting a logged name as a typo of the objective: 0.8 accepts a
+#: swapped or missing letter (val_accuarcy, val_acuracy) but not another metric (val_auc for
+#: val_accuracy is 0.74).
+CLOSE_NAME_CUTOFF = 0.8
+
+#: Keras' short metric names and the long ones it logs for the same metric (``metrics=["acc"]``
+#: logs ``acc``/``val_acc``, ``metrics=["accuracy"]`` logs ``accuracy``/``val_accuracy``).
+_METRIC_ALIASES = {
+    "acc": "accuracy",
+    "mse": "mean_squared_error",
+    "mae": "mean_absolute_error",
+    "mape": "mean_absolute_percentage_error",
+    "msle": "mean_squared_logarithmic_error",
+    "rmse": "root_mean_squared_error",
+    "kld": "kullback_leibler_divergence",
+}
+#: A metric's data split, from its prefix: the validation split, else the training data.
+_SPLITS = (("validation_", "val"), ("val_", "val"), ("training_", ""), ("train_", ""))
+
+
+def _metric_key(name: str) -> tuple[str, str]:
+    """``(split, metric)`` of a logged name, spelt canonically: ``val_acc`` and
+    ``validation_accuracy`` are both ``("val", "accuracy")``, ``loss`` is ``("", "loss")``."""
+    base = name.strip().lower()
+    split = ""
+    for prefix, which in _SPLITS:
+        if base.startswith(prefix) and len(base) > len(prefix):
+            split, base = which, base[len(prefix):]
+            break
+    tokens = [_METRIC_ALIASES.get(tok, tok) for tok in base.split("_")]
+    return split, "_".join(tokens)
+
+
+def _bookkeeping(name: str) -> bool:
+    """Names integrations log beside the user's metrics (the spread over executions, its count)."""
+    return name.endswith(SPREAD_SUFFIX) or name == EXECUTIONS
+
+
+def closest_name(name: str, logged: Iterable[str]) -> str | None:
+    """The logged metric name the user most likely meant by the objective ``name``, or None.
+
+    The one rule for both the live check (a Keras fit that does not log the objective) and the
+    doctor (``objective-not-logged``). In order, the first rule that finds a name wins:
+
+    1. the same metric on the same split under Keras' other spelling (``val_acc`` and
+       ``val_accuracy``, ``validation_accuracy``; ``mse`` and ``mean_squared_error``);
+    2. a logged name that extends ``name`` (``val_auc`` -> ``val_auc_1``, ``val_los`` ->
+       ``val_loss``), the shortest first;
+    3. a near-identical spelling, a typo (difflib ratio at least :data:`CLOSE_NAME_CUTOFF`);
+    4. the same metric on another split (``val_loss`` -> ``loss`` when no validation data was
+       given, ``val_acc`` -> ``accuracy``).
+
+    Another metric is never suggested (``val_auc`` for ``val_accuracy``), nor the spread over
+    executions (``<metric>__std``) or its count.
+    """
+    names = sorted({n for n in logged if n != name and not _bookkeeping(n)})
+    split, metric = _metric_key(name)
+    keys = {n: _metric_key(n) for n in names}
+    same = [n for n in names if keys[n] == (split, metric)]
+    if same:
+        return min(same, key=lambda n: (len(n), n))
+    extending = sorted((n for n in names if n.startswith(name)), key=lambda n: (len(n), n))
+    if extending:
+        return extending[0]
+    close = difflib.get_close_matches(name, names, n=1, cutoff=CLOSE_NAME_CUTOFF)
+    if close:
+        return close[0]
+    other_split = [n for n in names if keys[n][1] == metric]
+    return min(other_split, key=lambda n: (len(n), n)) if other_split else None
+
+
+__all__ = ["DIRECTIONS", "Direction", "MultiObjective", "Objective", "closest_name",
+           "create_objective", "infer_direction", "make_objective", "objective_from_config"]

@@ -166,11 +166,18 @@ class FrozenTrial:
 
     @property
     def hyperparameters(self) -> HyperParameters:
-        """The trial's values as a HyperParameters (each one shown as a Fixed definition)."""
+        """The trial's values as a HyperParameters (each one shown as a Fixed definition).
+
+        Building a model with it (``hypermodel.build(trial.hyperparameters)``, as Keras
+        Tuner code does) gives each of the model's definitions the trial's value, quietly:
+        the Fixed stand-ins give way to the code's definitions, the values stay.
+        """
         from .space import Fixed, HyperParameters
 
         space = [Fixed(k, value=v) for k, v in self.values.items()]
-        return HyperParameters.for_trial(space, self.values, inherited=False)
+        hps = HyperParameters.for_trial(space, self.values, inherited=True)
+        hps._pinned = dict.fromkeys(self.values)
+        return hps
 
     @property
     def duration(self) -> float | None:

@@ -2,6 +2,8 @@
 
 Each check is a small pure function from a :class:`SearchHistory` to findings, registered in
 :data:`CHECKS`; ``stagnation`` runs last because it says whether the others explain a stall.
+Then the cause table (:data:`EXPLAINS`, in ``_causes.py``) removes or demotes the findings a
+root cause explains, and the report opens with the top cause (:attr:`Report.causes`).
 """
 
 from __future__ import annotations
@@ -9,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from . import _checks_curves, _checks_search, _checks_setup
-from ._model import SEVERITIES, Check, Finding, Report, SearchHistory
+from ._causes import DEMOTE, EXPLAINS, SUPPRESS, Explains, resolve
+from ._model import SEVERITIES, SYMPTOMS, Check, Finding, Report, SearchHistory
 
 #: Every check, in the order findings of equal severity are listed.
 CHECKS: list[Check] = [
@@ -24,7 +27,11 @@ def diagnose_history(history: SearchHistory) -> Report:
     findings: list[Finding] = []
     for check in CHECKS:
         findings.extend(check(history))
-    findings.extend(_checks_search.check_stagnation(history, findings))
+    # Stagnation names the causes left once the table has removed what they explain.
+    findings = resolve(findings, history)
+    findings = resolve(
+        findings + _checks_search.check_stagnation(history, findings), history
+    )
     best = history.ranked[0].score if history.ranked else None
     return Report(
         study_name=history.study_name,
@@ -44,8 +51,13 @@ def diagnose(study: Any) -> Report:
 
 __all__ = [
     "CHECKS",
+    "DEMOTE",
+    "EXPLAINS",
     "SEVERITIES",
+    "SUPPRESS",
+    "SYMPTOMS",
     "Check",
+    "Explains",
     "Finding",
     "Report",
     "SearchHistory",

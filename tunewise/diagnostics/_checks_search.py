@@ -36,6 +36,10 @@ FAILED_PROBLEM_SHARE = 0.50
 FAILED_GROUP_SHARE = 0.8
 MIN_FAILED_IN_GROUP = 3
 FAILED_OUTSIDE_SHARE = 0.2
+#: ... and only against at least this many trials outside the group: a value "explains"
+#: failures by contrast with trials that did not fail, so when every trial failed (for one
+#: reason, unrelated to any value) no range is blamed.
+MIN_OUTSIDE_TRIALS = 3
 
 #: Edge of a range: the outer tenth of the unit interval (or the first/last grid value).
 EDGE = 0.1
@@ -44,6 +48,9 @@ EDGE = 0.1
 #: correlation of position and goodness at least EDGE_TREND: a clear, not a chance, trend).
 EDGE_TOP_SHARE = 2 / 3
 EDGE_TREND = 0.5
+#: A trend this strong (trials better toward the edge nearly in rank order) is strong
+#: evidence on its own, without a pile of top trials at the edge.
+EDGE_STRONG_TREND = 0.8
 MIN_TRIALS_FOR_EDGE = 8
 
 #: A linear range spanning this many orders of magnitude puts nearly every sample in the top
@@ -290,7 +297,8 @@ def _failure_kind(reason: str | None) -> str:
     text = reason or ""
     if re.search(r"was (nan|inf|-inf) at step", text):
         return "nan-or-inf"
-    if "never reported" in text or "not in the metrics the model logs" in text:
+    if ("never reported" in text or "not in the metrics the model logs" in text
+            or "Objective value missing in metrics reported to the Oracle" in text):
         return "objective-missing"
     if "worker running trial" in text:
         return "worker-died"
@@ -307,7 +315,12 @@ def check_failed_trials(h: SearchHistory) -> list[Finding]:
     if share < FAILED_WARNING_SHARE:
         return []
     kinds = Counter(_failure_kind(t.reason) for t in failed)
-    patterns = _shared_values(h, attempts)
+    # A trial that did not log the objective failed because of a name, not of its values
+    # (objective-not-logged names those trials): it takes no part in the value patterns.
+    patterns = _shared_values(h, [
+        t for t in attempts
+        if not (t.state is TrialState.FAILED and _failure_kind(t.reason) == "objective-missing")
+    ])
     message = (
         f"{len(failed)} of {len(attempts)} configurations failed "
         f"({', '.join(f'{n} {k}' for k, n in kinds.most_common())})"
@@ -320,6 +333,8 @@ def check_failed_trials(h: SearchHistory) -> list[Finding]:
         fix = f"Narrow the range: {patterns[0]['fix']}."
     elif kinds.get("nan-or-inf"):
         fix = "Stabilise training: a lower learning rate range, gradient clipping (clipnorm=1.0)."
+    elif set(kinds) == {"objective-missing"}:
+        fix = "Log the objective under the name the search optimises (see objective-not-logged)."
     else:
         fix = "Read the stored tracebacks (trial.reason) and fix the error in the objective."
     return [
@@ -382,7 +397,7 @@ def _group_pattern(
     outside_failed = sum(t.state is TrialState.FAILED for t in outside)
     if inside_failed < MIN_FAILED_IN_GROUP or inside_failed / len(inside) < FAILED_GROUP_SHARE:
         return None
-    if outside and outside_failed / len(outside) > FAILED_OUTSIDE_SHARE:
+    if len(outside) < MIN_OUTSIDE_TRIALS or outside_failed / len(outside) > FAILED_OUTSIDE_SHARE:
         return None
     return {"text": f"{label} failed ({inside_failed} of {len(inside)})", "hyperparameter": name}
 
@@ -420,6 +435,30 @@ def _edge(hp: HyperParameter, value: Any) -> str | None:
 
 
 def check_boundary_optimum(h: SearchHistory) -> list[Finding]:
+    """The best trials pile at an edge of a range, so a better value may lie beyond it.
+
+    The finding needs the best trial in the outer tenth of the range (or at the first or last
+    grid value), and either most of the top trials (``EDGE_TOP_SHARE`` of the best tenth, at
+    least 3) at that edge or trials getting better toward it across the search (rank
+    correlation ``EDGE_TREND``).
+
+    It is a **warning** (a direct reason the best cannot improve: the search cannot go where
+    the best values are) when the evidence is strong, that is the top trials pile at the edge
+    and the trend points toward it, or the trend alone is at least ``EDGE_STRONG_TREND``, and
+    the bound is not a natural limit. It stays **info** when the evidence is weak (a moderate
+    trend without a pile, or a pile against the trend) or the bound is a natural limit, by
+    this rule (:func:`_natural_limit`):
+
+    * any bound of an ordered ``hp.Choice``: its values are the ones there are to choose;
+    * the lower bound of an ``hp.Int`` range starting at 0 or 1: a count (layers, units);
+    * 0 or 1 of a range inside [0, 1] whose name says a probability or a fraction (dropout,
+      rate other than a learning rate, prob, fraction, ratio, momentum, beta, subsample, ...);
+    * 0 at the lower edge of a non-negative range whose name says a penalty (weight decay,
+      l1, l2, regularization, penalty, smoothing): 0 switches it off.
+
+    Booleans and unordered choices are never judged (they have no edge), nor wide linear
+    ranges (``scale-suspect`` covers them).
+    """
     ranked = h.ranked
     if len(ranked) < MIN_TRIALS_FOR_EDGE:
         return []
@@ -442,25 +481,72 @@ def check_boundary_optimum(h: SearchHistory) -> list[Finding]:
         goodness = [h.goodness(t.score) for t in with_hp]  # type: ignore[arg-type]
         rho = spearman(position, goodness) or 0.0
         toward_edge = rho if edge == "max" else -rho
-        if len(same) < EDGE_TOP_SHARE * len(top) and toward_edge < EDGE_TREND:
+        pile = len(same) >= EDGE_TOP_SHARE * len(top)
+        if not pile and toward_edge < EDGE_TREND:
             continue
         bound = _bound(hp, edge)
-        natural = bound == 0 or (isinstance(hp, Float) and bound == 1.0 and edge == "max")
+        natural = _natural_limit(hp, edge, bound)
+        strong = (pile and toward_edge > 0) or toward_edge >= EDGE_STRONG_TREND
+        if natural:
+            note = f" ({natural}: if so, this is fine)"
+        elif not strong:
+            note = " (weak evidence: " + ("only a moderate trend points there" if not pile
+                                          else "the trend does not point there") + ")"
+        else:
+            note = ""
         findings.append(
             Finding(
                 "boundary-optimum",
-                "info" if natural else "warning",
+                "warning" if strong and not natural else "info",
                 f"The best trials sit at the {edge} edge of {hp.name!r} "
-                f"({len(same)} of the top {len(top)}), so a better value may lie beyond it.",
+                f"({len(same)} of the top {len(top)} at or next to {bound!r}, rank correlation "
+                f"{toward_edge:.2f} toward it), so a better value may lie beyond it{note}.",
                 {"hyperparameter": hp.name, "edge": edge, "bound": bound,
                  "rank_correlation_toward_edge": toward_edge,
+                 "top_at_edge": len(same),
                  "top_values": [t.values[hp.name] for t in top],
-                 "top_trials": [t.trial_id for t in top]},
-                _widen(hp, edge) + (" (if that bound is a natural limit, this is fine)"
-                                   if natural else ""),
+                 "top_trials": [t.trial_id for t in top],
+                 "natural_limit": natural},
+                _widen(hp, edge),
             )
         )
     return findings
+
+
+#: Name words of a probability or a fraction, whose range is bounded by 0 and 1 by nature.
+_FRACTION_WORDS = frozenset({
+    "dropout", "rate", "prob", "probability", "p", "fraction", "frac", "ratio", "share",
+    "momentum", "beta", "beta1", "beta2", "subsample", "colsample", "keep", "smoothing",
+})
+#: Name words of a penalty that 0 switches off.
+_PENALTY_WORDS = frozenset({
+    "decay", "l1", "l2", "penalty", "reg", "regularization", "regularisation", "regularizer",
+    "smoothing", "dropout",
+})
+#: Words that make a "rate" a step size, not a fraction.
+_STEP_WORDS = frozenset({"learning", "lr"})
+
+
+def _name_words(name: str) -> set[str]:
+    return {w for w in re.split(r"[^0-9a-z]+", name.lower()) if w}
+
+
+def _natural_limit(hp: HyperParameter, edge: str, bound: Any) -> str | None:
+    """Why ``bound`` (the ``edge`` of ``hp``) is a natural limit, or None (see
+    :func:`check_boundary_optimum` for the rule)."""
+    if isinstance(hp, Choice):
+        return "the values of a Choice are the ones there are to choose"
+    words = _name_words(hp.name)
+    lo, hi = hp.min_value, hp.max_value  # type: ignore[attr-defined]
+    if isinstance(hp, Int) and edge == "min" and bound in (0, 1):
+        return f"a count cannot go below {bound}"
+    if (0 <= lo and hi <= 1 and bound in (0, 1) and words & _FRACTION_WORDS
+            and not words & _STEP_WORDS):
+        return f"a probability or fraction cannot go {'below' if edge == 'min' else 'above'} " \
+               f"{bound:g}"
+    if edge == "min" and bound == 0 and words & _PENALTY_WORDS:
+        return "0 switches the penalty off"
+    return None
 
 
 def _bound(hp: HyperParameter, edge: str) -> Any:

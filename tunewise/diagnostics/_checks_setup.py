@@ -3,21 +3,15 @@ it rank trials as the other metrics the user cares about do?"""
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Iterable
 
-from ..objective import MultiObjective, Objective, infer_direction
+from ..objective import MultiObjective, Objective, closest_name, infer_direction
 from ..trial import FrozenTrial, Step, TrialState
 from ..trial_attrs import EXECUTIONS, SPREAD_SUFFIX
 from ._model import Check, Finding, SearchHistory
 from ._stats import jitter, spearman
-
-#: difflib similarity for suggesting a logged name as a typo of the objective: 0.8 accepts a
-#: swapped or missing letter (val_accuarcy, val_acuracy) but not another metric (val_auc for
-#: val_accuracy is 0.74). The Keras runner's error message uses the same cutoff.
-CLOSE_NAME_CUTOFF = 0.8
 
 #: Rank correlation above which "better objective" goes with "worse loss" across trials. A
 #: model's loss and its objective normally agree; 0.7 over at least 8 trials (p < 0.05) is a
@@ -57,6 +51,12 @@ _NEVER_REPORTED = re.compile(r"objective (.+?) was never reported; the trial rep
 _NOT_LOGGED = re.compile(
     r"The objective '([^']+)' is not in the metrics the model logs: ?(.*?)\.(?:\s|$)"
 )
+#: Keras Tuner's ``Oracle.update_trial`` (and tunewise's, in a ``run_trial`` that calls it)
+#: when the reported metrics lack the objective; ``found:`` lists the names it got.
+_ORACLE_MISSING = re.compile(
+    r"Objective value missing in metrics reported to the Oracle, expected: .*?, found: (.*)"
+)
+_QUOTED = re.compile(r"'([^']*)'|\"([^\"]*)\"")
 _VAL = ("val_", "validation_")
 
 
@@ -81,8 +81,9 @@ def _missing(h: SearchHistory, t: FrozenTrial) -> tuple[list[str], set[str]] | N
     reason = t.reason or ""
     keras = _NOT_LOGGED.search(reason)
     engine = _NEVER_REPORTED.search(reason)
+    oracle = _ORACLE_MISSING.search(reason)
     logged = _names_in(t.steps)
-    if t.steps and (engine or keras or t.state is TrialState.PRUNED):
+    if t.steps and (engine or keras or oracle or t.state is TrialState.PRUNED):
         # A trial that raised after some steps may have meant to report the objective later.
         missing = [n for n in h.objective.names if n not in logged]
         return (missing, logged) if missing else None
@@ -90,21 +91,11 @@ def _missing(h: SearchHistory, t: FrozenTrial) -> tuple[list[str], set[str]] | N
         return [keras.group(1)], set(_split(keras.group(2)))
     if engine:
         return list(h.objective.names), set(_split(engine.group(2)))
+    if oracle:
+        found = {a or b for a, b in _QUOTED.findall(oracle.group(1).splitlines()[0])}
+        missing = [n for n in h.objective.names if n not in found]
+        return (missing, found) if missing else None
     return None
-
-
-def closest_name(name: str, logged: Iterable[str]) -> str | None:
-    """The logged name the user most likely meant by ``name``, or None.
-
-    A name that extends the objective (val_acc -> val_accuracy, val_auc -> val_auc_1) wins,
-    the shortest first; otherwise only a near-identical spelling (a typo) is suggested.
-    """
-    names = sorted(n for n in logged if not _BOOKKEEPING.search(n))
-    extending = sorted((n for n in names if n.startswith(name) and n != name), key=len)
-    if extending:
-        return extending[0]
-    close = difflib.get_close_matches(name, names, n=1, cutoff=CLOSE_NAME_CUTOFF)
-    return close[0] if close else None
 
 
 def check_objective_not_logged(h: SearchHistory) -> list[Finding]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -26,7 +27,9 @@ class Finding:
     ``code`` is stable (tests and tools match on it); ``severity`` is ``problem`` (the search
     cannot give a trustworthy best), ``warning`` (the best is likely worse than it could be) or
     ``info``; ``message`` is one sentence; ``evidence`` holds the numbers and trial ids it rests
-    on; ``fix`` says what to change, concretely.
+    on; ``fix`` says what to change, concretely. ``explained_by`` is the code of the root
+    cause that explains this finding (see ``tunewise/diagnostics/_causes.py``): such a finding
+    is a symptom, kept at ``info`` for its numbers; None for a finding nothing else explains.
     """
 
     code: str
@@ -34,6 +37,7 @@ class Finding:
     message: str
     evidence: dict[str, Any] = field(default_factory=dict)
     fix: str = ""
+    explained_by: str | None = None
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
@@ -138,10 +142,27 @@ Check = Callable[[SearchHistory], list[Finding]]
 
 _ORDER = {s: i for i, s in enumerate(SEVERITIES)}
 
+#: Codes that report how a search went rather than why: a stall is what the causes explain,
+#: never itself a cause.
+SYMPTOMS = frozenset({"stagnation"})
+
+
+def rank_causes(findings: Sequence[Finding]) -> list[Finding]:
+    """The root causes among ``findings``: each ``problem`` or ``warning`` that no other finding
+    explains and that is not a symptom (:data:`SYMPTOMS`); most severe first, then the one that
+    explains the most other findings, then in the order the checks found them."""
+    explains = Counter(f.explained_by for f in findings if f.explained_by)
+    causes = [(i, f) for i, f in enumerate(findings)
+              if f.severity in ("problem", "warning") and f.explained_by is None
+              and f.code not in SYMPTOMS]
+    causes.sort(key=lambda c: (_ORDER[c[1].severity], -explains[c[1].code], c[0]))
+    return [f for _, f in causes]
+
 
 @dataclass
 class Report:
-    """The doctor's findings for one study, most severe first."""
+    """The doctor's findings for one study: the root causes first (see :attr:`causes`), then
+    the others, most severe first."""
 
     study_name: str
     location: str
@@ -151,11 +172,19 @@ class Report:
     findings: list[Finding]
 
     def __post_init__(self) -> None:
-        self.findings.sort(key=lambda f: _ORDER[f.severity])
+        first = {id(f): i for i, f in enumerate(rank_causes(self.findings))}
+        self.findings.sort(key=lambda f: (_ORDER[f.severity], first.get(id(f), len(first))))
 
     @property
     def codes(self) -> list[str]:
         return [f.code for f in self.findings]
+
+    @property
+    def causes(self) -> list[Finding]:
+        """The root causes: the ``problem`` and ``warning`` findings no other one explains
+        (symptoms such as ``stagnation`` excluded), most severe first, then the one that
+        explains the most; ``causes[0]`` is the top cause the report opens with."""
+        return rank_causes(self.findings)
 
     def get(self, code: str) -> Finding | None:
         return next((f for f in self.findings if f.code == code), None)
@@ -170,6 +199,7 @@ class Report:
             "objective": self.objective,
             "trials": self.n_trials,
             "best": self.best,
+            "causes": list(dict.fromkeys(f.code for f in self.causes)),
             "findings": [f.to_dict() for f in self.findings],
         }
 
@@ -178,14 +208,20 @@ class Report:
 
     def __str__(self) -> str:
         best = "none" if self.best is None else f"{self.best:.6g}"
-        lines = [
+        causes = self.causes
+        lines = [f"Top cause: {causes[0].code}: {causes[0].message}"] if causes else []
+        lines += [
             f"Diagnosis of study {self.study_name!r} ({self.location})",
             f"Objective {self.objective}; {self.n_trials} trials; best {best}.",
         ]
+        if len(causes) > 1:
+            lines.append("Causes, most severe first: "
+                         + ", ".join(dict.fromkeys(f.code for f in causes)) + ".")
         if not self.findings:
             lines.append("No findings: nothing in the stored history explains a stalled search.")
         for f in self.findings:
-            lines += ["", f"[{f.severity.upper()}] {f.code}: {f.message}"]
+            why = f" (explained by {f.explained_by})" if f.explained_by else ""
+            lines += ["", f"[{f.severity.upper()}] {f.code}{why}: {f.message}"]
             if f.evidence:
                 lines.append("  evidence: " + _evidence_text(f.evidence))
             if f.fix:

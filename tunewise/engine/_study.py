@@ -24,6 +24,7 @@ from ..samplers import RandomSampler, Sampler, tried_keys
 from ..schedulers import Pruner, Scheduler
 from ..schedulers._pruners import verdict as pruner_verdict
 from ..space import HyperParameter, HyperParameters
+from ..space._keywords import explained_arguments
 from ..storage import Storage, open_storage
 from ..trial import FrozenTrial, Step, Trial, TrialState, rank_trials
 from . import _asking, _finishing
@@ -43,6 +44,41 @@ from ._results import ResultsSummary
 from ._space_registry import SpaceRegistry
 
 Result = Any  # float | Mapping[str, float] | None
+
+_MAX_TRIALS = "tunewise calls it max_trials, given to optimize: study.optimize(fn, max_trials=20)."
+_DIRECTION = (
+    'tunewise sets the direction on the objective: Study(tw.Objective("score", "max")) '
+    "(a number fn returns is that score)."
+)
+
+#: Optuna's (and Keras Tuner's) keywords that Study takes under another name or elsewhere:
+#: a TypeError says where, in one line, instead of a bare "unexpected keyword".
+STUDY_HINTS: dict[str, str] = {
+    "n_trials": _MAX_TRIALS,
+    "max_trials": "Study takes max_trials in optimize: study.optimize(fn, max_trials=20).",
+    "direction": _DIRECTION,
+    "directions": (
+        'tunewise takes one Objective per metric: Study([tw.Objective("a", "max"), '
+        'tw.Objective("b", "min")]), and fn returns {"a": ..., "b": ...}.'
+    ),
+    "timeout": "timeout is given to optimize: study.optimize(fn, timeout=60) (seconds).",
+    "n_jobs": "n_jobs is given to optimize: study.optimize(fn, n_jobs=4).",
+    "load_if_exists": (
+        "tunewise resumes the stored study of the same name by default; overwrite=True "
+        "starts afresh."
+    ),
+    "objective_name": 'name the metric in the objective: Study(tw.Objective("score", "max")).',
+}
+
+OPTIMIZE_HINTS: dict[str, str] = {
+    "n_trials": "tunewise calls it max_trials: study.optimize(fn, max_trials=20).",
+    "direction": "the direction belongs to the Study's objective: "
+    'Study(tw.Objective("score", "max")).',
+    "show_progress_bar": "the Study prints one line per trial with verbose=1: Study(..., verbose=1).",
+    "catch": "any exception of fn fails its trial and the search goes on; raise "
+    "tunewise.FatalError to stop it (max_consecutive_failed_trials on Study stops it too).",
+    "gc_after_trial": "tunewise frees each trial's objects itself; drop the argument.",
+}
 
 
 class Study:
@@ -81,6 +117,7 @@ class Study:
             worker paused longer loses its trial (its result is refused, said in one line).
     """
 
+    @explained_arguments(STUDY_HINTS)
     def __init__(
         self,
         objective: Any = None,
@@ -384,6 +421,7 @@ class Study:
         return _finishing.fail(self, trial, reason).frozen
 
     # ------------------------------------------------------------------ the loop
+    @explained_arguments(OPTIMIZE_HINTS)
     def optimize(
         self,
         fn: Callable[..., Result],

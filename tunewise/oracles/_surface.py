@@ -5,8 +5,9 @@ study's (its storage), so these methods are a thin layer over ``study.ask``/``te
 
 * ``create_trial(tuner_id)``: the next trial (a running :class:`~tunewise.Trial` with Keras
   Tuner's ``trial_id``, ``hyperparameters``, ``status``, ``metrics``), or one with
-  ``status == "STOPPED"`` when the search is over. A tuner that asks again before ending
-  its trial gets the same trial back.
+  ``status == "STOPPED"`` when the search is over (``"IDLE"`` when nothing is left now
+  but other trials still run: ask again when one ends). A tuner that asks again before
+  ending its trial gets the same trial back.
 * ``update_trial(trial_id, metrics, step=0)``: store one step's metrics (the objective must
   be among them); returns ``"RUNNING"``, or ``"STOPPED"`` when the study's pruner says stop.
 * ``end_trial(trial)``: finish it by ``trial.status``: ``"COMPLETED"`` (the score rule decides;
@@ -56,7 +57,8 @@ def synchronized(method: Callable[..., Any]) -> Callable[..., Any]:
 
 
 class StoppedTrial:
-    """What ``create_trial`` returns when no trial is left to run (``status == "STOPPED"``)."""
+    """What ``create_trial`` returns when no trial is left to run: ``status == "STOPPED"``,
+    or ``"IDLE"`` while other trials still run (ask again when one of them ends)."""
 
     def __init__(self, hyperparameters: HyperParameters) -> None:
         self.trial_id: str | None = None
@@ -79,8 +81,6 @@ class OracleSurface:
         self._study = study
         self.objective = study.objective
         self._ongoing: dict[str, Trial] = {}
-        self.start_order: list[str] = []
-        self.end_order: list[str] = []
 
     def _set_project_dir(self, directory: Any, project_name: str, overwrite: bool = False
                          ) -> None:
@@ -191,6 +191,46 @@ class OracleSurface:
         return rank_trials(study.trials, study.objective)[:num_trials]
 
     @property
+    def start_order(self) -> list[str]:
+        """Keras Tuner's ``start_order``: the ids of every stored trial that started, in the
+        order they started (read from the storage: every worker's, resumed runs included)."""
+        study = self.study
+        started = [t for t in study.trials if t.started_at is not None]
+        return [t.trial_id for t in sorted(started, key=lambda t: (t.started_at, t.number))]
+
+    @property
+    def end_order(self) -> list[str]:
+        """Keras Tuner's ``end_order``: the ids of the finished trials, in the order they
+        finished."""
+        ended = [t for t in self.study.trials if t.state.is_finished]
+        return [t.trial_id for t in sorted(ended, key=lambda t: (t.finished_at or 0.0, t.number))]
+
+    def populate_space(self, trial_id: str) -> dict[str, Any]:
+        """Keras Tuner's ``populate_space``: the next configuration of this oracle's own
+        algorithm, ``{"status": "RUNNING", "values": {...}}``, or ``{"status": "STOPPED"}``
+        when the space is exhausted or ``max_trials`` reached.
+
+        A subclass overriding it may call ``super().populate_space(trial_id)`` and change
+        the values. Definitions added to the ``HyperParameters`` given as
+        ``oracle.hyperparameters`` are part of the space from the next call on.
+        """
+        import numpy as np
+
+        study = self.study
+        if self._declared is not None:
+            study.declare_space(self._declared)
+        if self.remaining_trials == 0:
+            return {"status": STOPPED}
+        own = self.__dict__.get("_own_sampler")
+        if own is None:
+            own = self.__dict__.setdefault("_own_sampler", self.make_sampler())
+            self.__dict__["_own_rng"] = np.random.default_rng(self.seed)
+        values = own.suggest(study.tunable_space(), study.trials, self.__dict__["_own_rng"])
+        if values is None:
+            return {"status": STOPPED}
+        return {"status": RUNNING, "values": dict(values)}
+
+    @property
     def remaining_trials(self) -> int | None:
         """Trials left of ``max_trials`` (None: no limit)."""
         if self.max_trials is None:
@@ -207,13 +247,17 @@ class OracleSurface:
         if self.remaining_trials != 0:
             trial = study.ask()
         if trial is None:
-            return StoppedTrial(self.hyperparameters)
+            stopped = StoppedTrial(self.hyperparameters)
+            if self.remaining_trials != 0 and (self._ongoing or study.running):
+                # Nothing to run now, but the running trials may still define new
+                # hyperparameters (define-by-run) or fail: ask again once one ends.
+                stopped.status = IDLE
+            return stopped
         trial.status = RUNNING
         given = study.cache.get(trial.number)
         if given is not None:  # a custom loop reads them all: show the values it was given
             trial.hyperparameters.values.update(given.values)
         self._ongoing[tuner_id] = trial
-        self.start_order.append(trial.trial_id)
         return trial
 
     def _running(self, trial_id: Any) -> tuple[str, Trial]:
@@ -279,7 +323,6 @@ class OracleSurface:
                 f"end_trial status {status!r} is not one of COMPLETED, INVALID, FAILED, STOPPED."
             )
         del self._ongoing[tuner_id]
-        self.end_order.append(running.trial_id)
         for obj in {id(trial): trial, id(running): running}.values():
             if hasattr(obj, "status"):
                 obj.status = frozen.state.value

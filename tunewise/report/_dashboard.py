@@ -10,12 +10,21 @@
 * ``/api/study/<key>``: one study's summary, trials table, doctor's findings and plot list;
 * ``/plot/<key>/<kind>.png``: a plot drawn with matplotlib (cached per study version).
 
-It only reads: every other method is answered 405, and nothing is written to the storages.
+Protections: it only reads (every method but GET is answered 405, nothing is written to the
+storages); it binds 127.0.0.1 unless told otherwise; it answers only requests whose ``Host``
+header names the address it serves (see :func:`host_allowed`), so a page of another site that
+rebinds its own name to 127.0.0.1 (DNS rebinding) gets 421 and reads nothing; and it shows every
+name as text, never markup (the page sets ``textContent`` only, under a Content-Security-Policy
+that runs no script but its own).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import ipaddress
 import json
+import socket
 import threading
 import urllib.parse
 from collections.abc import Sequence
@@ -127,17 +136,133 @@ class DashboardData:
         return png
 
 
+#: The names of this machine's loopback interface as a Host header spells them.
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "[::1]"})
+
+_WILDCARDS = frozenset({"0.0.0.0", "::", ""})
+
+
+def _host_literal(address: str) -> str:
+    """An address as a Host header spells it: lowercase, IPv6 in brackets."""
+    address = address.strip().lower()
+    return f"[{address}]" if ":" in address and not address.startswith("[") else address
+
+
+def allowed_names(bound: str, extra: Sequence[str] = ()) -> frozenset[str]:
+    """The host names (no port) the dashboard bound to address ``bound`` answers:
+    :data:`LOOPBACK_NAMES`, the bound address itself and the names of ``extra``."""
+    return frozenset({*LOOPBACK_NAMES, _host_literal(bound), *(_host_literal(n) for n in extra)})
+
+
+def split_host(header: str) -> tuple[str, str | None] | None:
+    """``(name, port)`` of a Host header value (``port`` None when absent), the name lowercased
+    and an IPv6 address kept in its brackets; None when it is malformed."""
+    host = header.strip().lower()
+    if host.startswith("["):
+        end = host.find("]")
+        if end < 0:
+            return None
+        name, rest = host[: end + 1], host[end + 1 :]
+    else:
+        name, sep, port = host.partition(":")
+        rest = sep + port
+    if not rest:
+        return name, None
+    if not rest.startswith(":") or not rest[1:].isdigit():
+        return None
+    return name, rest[1:]
+
+
+def _is_ip_address(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name[1:-1] if name.startswith("[") else name)
+    except ValueError:
+        return False
+    return True
+
+
+def host_allowed(header: str | None, names: frozenset[str], bound: str, port: int) -> bool:
+    """Whether a request's ``Host`` header (None when absent) addresses the dashboard bound to
+    ``bound``:``port``: its name is one of ``names`` (see :func:`allowed_names`) and its port is
+    ``port`` (or absent when ``port`` is 80, as browsers send it). Bound to a wildcard address
+    (``0.0.0.0``, ``::``), any IP address is accepted too: a page that rebinds its own domain
+    to this machine (DNS rebinding) still sends that domain, never an address."""
+    parsed = split_host(header) if header is not None else None
+    if parsed is None:
+        return False
+    name, given = parsed
+    if not (given == str(port) or (given is None and port == 80)):
+        return False
+    return name in names or (bound in _WILDCARDS and _is_ip_address(name))
+
+
+def _script_hash(page: str) -> str:
+    """The CSP source of the page's one inline script (``'sha256-...'``)."""
+    script = page.split("<script>", 1)[1].split("</script>", 1)[0]
+    digest = hashlib.sha256(script.encode("utf-8")).digest()
+    return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: DashboardServer
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # quiet: the dashboard is polled every few seconds
 
+    def parse_request(self) -> bool:
+        """Refuse, before any route runs, a request for another host (421) or with another
+        method than GET (405); each answer is one line of plain text."""
+        if not super().parse_request():
+            return False
+        hosts = self.headers.get_all("Host") or []
+        server = self.server
+        if len(hosts) != 1 or not host_allowed(hosts[0], server.host_names,
+                                               server.bound_host, server.port):
+            shown = ", ".join(repr(h) for h in hosts) or "none"
+            self._refuse(HTTPStatus.MISDIRECTED_REQUEST,
+                         f"Refused: the Host header ({shown}) is not this dashboard's address; "
+                         f"open {server.url} instead.")
+            return False
+        if self.command != "GET":
+            self._refuse(HTTPStatus.METHOD_NOT_ALLOWED,
+                         f"Refused: the dashboard is read-only; {self.command} is not allowed, "
+                         "only GET.", allow="GET")
+            return False
+        return True
+
+    def _refuse(self, status: int, text: str, allow: str | None = None) -> None:
+        self.close_connection = True
+        self._drain()
+        body = (text + "\n").encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("X-Content-Type-Options", "nosniff")
+        if allow:
+            self.send_header("Allow", allow)
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _drain(self, limit: int = 1 << 16) -> None:
+        """Read a small request body before answering, so that closing the connection does
+        not reset it under the client before it reads the answer."""
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            return
+        if 0 < length <= limit:
+            self.rfile.read(length)
+
     def _send(self, status: int, body: bytes, content_type: str) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Referrer-Policy", "no-referrer")
+        self.send_header("Content-Security-Policy", self.server.csp)
         self.end_headers()
         self.wfile.write(body)
 
@@ -154,8 +279,7 @@ class _Handler(BaseHTTPRequestHandler):
         parts = [urllib.parse.unquote(p) for p in path.strip("/").split("/") if p]
         try:
             if not parts:
-                page = PAGE.replace("__REFRESH_MS__", str(int(self.server.refresh_s * 1000)))
-                self._send(200, page.encode("utf-8"), "text/html; charset=utf-8")
+                self._send(200, self.server.page.encode("utf-8"), "text/html; charset=utf-8")
             elif parts == ["api", "studies"]:
                 self._json(data.studies())
             elif len(parts) == 3 and parts[:2] == ["api", "study"]:
@@ -174,22 +298,37 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass
 
-    def _read_only(self) -> None:
-        self._json({"error": "the dashboard is read-only"}, HTTPStatus.METHOD_NOT_ALLOWED)
-
-    do_POST = do_PUT = do_DELETE = do_PATCH = _read_only
-
 
 class DashboardServer(ThreadingHTTPServer):
-    """The HTTP server; ``url`` is where it listens. ``serve_forever()`` or ``start()``."""
+    """The HTTP server; ``url`` is where it listens. ``serve_forever()`` or ``start()``.
+
+    It answers only requests whose ``Host`` is one of :func:`allowed_names` with its port
+    (``extra_hosts`` adds names, e.g. the machine's own name when bound to another address than
+    loopback); see :func:`host_allowed`."""
 
     daemon_threads = True
 
-    def __init__(self, data: DashboardData, host: str, port: int, refresh_s: float) -> None:
+    def __init__(self, data: DashboardData, host: str, port: int, refresh_s: float,
+                 extra_hosts: Sequence[str] = ()) -> None:
         self.data = data
         self.refresh_s = float(refresh_s)
         self._thread: threading.Thread | None = None
+        if ":" in host:  # an IPv6 address such as ::1
+            self.address_family = socket.AF_INET6
         super().__init__((host, port), _Handler)
+        self.bound_host = str(self.server_address[0])
+        self.port = int(self.server_address[1])
+        self.host_names = allowed_names(self.bound_host, extra_hosts)
+        self.page = PAGE.replace("__REFRESH_MS__", str(int(self.refresh_s * 1000)))
+        # Only the page's own script runs (its hash): markup injected into the page could run
+        # nothing. 'unsafe-eval' lets browser automation (Playwright's wait_for_function) run its
+        # probes; the page's script never evaluates a string.
+        self.csp = (
+            "default-src 'none'; "
+            f"script-src {_script_hash(self.page)} 'unsafe-eval'; style-src 'unsafe-inline'; "
+            "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; "
+            "frame-ancestors 'none'"
+        )
 
     @property
     def url(self) -> str:
@@ -217,18 +356,23 @@ def start_dashboard(
     port: int = 8050,
     refresh_s: float = DEFAULT_REFRESH_S,
     background: bool = True,
+    extra_hosts: Sequence[str] = (),
 ) -> DashboardServer:
     """Make the dashboard server over ``storages`` (``port=0`` picks a free port) and, with
-    ``background=True``, start serving in a thread. Raises ``OSError`` when the port is taken."""
+    ``background=True``, start serving in a thread. Raises ``OSError`` when the port is taken.
+
+    It answers requests addressed to ``127.0.0.1``, ``localhost`` or ``[::1]`` with its port
+    (and to the bound address, and the names of ``extra_hosts``); any other ``Host`` gets 421."""
     if not refresh_s > 0:
         raise ValueError(f"refresh_s={refresh_s!r} must be > 0 (seconds between refreshes).")
     items = [storages] if isinstance(storages, Storage) else list(storages)
-    server = DashboardServer(DashboardData(items), host, int(port), refresh_s)
+    server = DashboardServer(DashboardData(items), host, int(port), refresh_s, extra_hosts)
     return server.start() if background else server
 
 
 PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>tunewise dashboard</title>
+<link rel="icon" href="data:,">
 <style>
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#222;display:flex;min-height:100vh}
 nav{width:230px;background:#f6f8fa;border-right:1px solid #ddd;padding:12px;flex-shrink:0}
@@ -240,6 +384,7 @@ dt{font-weight:600}dd{margin:0}#best-objective{font-size:1.3em;font-weight:700;c
 .plots{display:grid;grid-template-columns:repeat(auto-fill,minmax(480px,1fr));gap:10px}
 .plots img{width:100%;border:1px solid #eee}table{border-collapse:collapse;font-size:.8em}
 td,th{border:1px solid #ddd;padding:2px 6px;text-align:left}th{background:#f4f4f4}
+td,th,dd,h2,nav button{white-space:pre-wrap}
 tr.FAILED td:nth-child(2){color:#cf222e}tr.PRUNED td:nth-child(2){color:#bc4c00}
 tr.RUNNING td:nth-child(2){color:#0969da}tr.COMPLETED td:nth-child(2){color:#1a7f37}
 .finding{border-left:4px solid #999;padding:4px 10px;margin:6px 0;background:#fafafa;font-size:.9em}

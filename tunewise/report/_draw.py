@@ -3,6 +3,13 @@
 Each ``draw_*`` takes the plain data of :mod:`tunewise.report._data` (or the importance) and
 returns a :class:`matplotlib.figure.Figure` made without pyplot, so that it is safe to draw in a
 server thread and never opens a window. ``figure_png`` turns a figure into PNG bytes.
+
+Names are data, never markup: every text that carries a name or a value from the study (a
+hyperparameter or objective name, a category) is drawn with mathtext and TeX off
+(``parse_math=False, usetex=False`` on its own Text, tick labels included), so ``$``, ``_``,
+``^``, ``\\`` or ``{`` show as typed and never raise. Only names longer than
+:data:`LABEL_CHARS` characters are cut (ending in "…") to keep the figure readable; the report's
+and dashboard's tables show them whole.
 """
 
 from __future__ import annotations
@@ -18,6 +25,22 @@ _COMPLETED = "#1f77b4"
 _PRUNED = "#ff7f0e"
 _EARLY = "#9467bd"
 _BEST = "#d62728"
+
+#: Keyword arguments of every Text that shows study data: drawn as typed, no mathtext, no TeX.
+LITERAL: dict[str, Any] = {"parse_math": False, "usetex": False}
+
+#: Longest name drawn whole in a plot (characters); a longer one is cut to this length.
+LABEL_CHARS = 40
+
+#: Longest name drawn whole as the title of a slice (its panel is 2.3 inches wide).
+SLICE_TITLE_CHARS = 28
+
+
+def plot_label(value: Any, limit: int = LABEL_CHARS) -> str:
+    """``value`` as the text of a plot label: ``str(value)``, cut to ``limit`` characters (the
+    last one "…") when longer. Draw it with :data:`LITERAL`."""
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
 def _matplotlib() -> Any:
@@ -37,7 +60,8 @@ def _figure(width: float = 7.0, height: float = 3.6) -> Any:
 
 
 def _empty(ax: Any, text: str) -> None:
-    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="#666666")
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="#666666",
+            **LITERAL)
     ax.set_xticks([])
     ax.set_yticks([])
 
@@ -55,7 +79,7 @@ def figure_png(fig: Any, dpi: int = 80) -> bytes:
 def draw_optimization_history(data: OptimizationHistory) -> Any:
     fig = _figure()
     ax = fig.add_subplot()
-    ax.set_title(f"Optimization history ({data.objective}, {data.direction})")
+    ax.set_title(f"Optimization history ({plot_label(data.objective)}, {data.direction})", **LITERAL)
     if not data.points:
         _empty(ax, "No trial has a score yet.")
         return fig
@@ -69,7 +93,7 @@ def draw_optimization_history(data: OptimizationHistory) -> Any:
         ys = [b for _, b in data.best_so_far]
         ax.step(xs, ys, where="post", color=_BEST, label="best so far", zorder=2)
     ax.set_xlabel("trial number")
-    ax.set_ylabel(data.objective)
+    ax.set_ylabel(plot_label(data.objective), **LITERAL)
     ax.legend(loc="best", fontsize="small")
     return fig
 
@@ -77,9 +101,9 @@ def draw_optimization_history(data: OptimizationHistory) -> Any:
 def draw_learning_curves(data: LearningCurves) -> Any:
     fig = _figure()
     ax = fig.add_subplot()
-    ax.set_title(f"Learning curves ({data.metric})")
+    ax.set_title(f"Learning curves ({plot_label(data.metric)})", **LITERAL)
     if not data.curves:
-        _empty(ax, f"No trial reported {data.metric}.")
+        _empty(ax, f"No trial reported {plot_label(data.metric)}.")
         return fig
     shown: set[str] = set()
     for c in data.curves:
@@ -97,7 +121,7 @@ def draw_learning_curves(data: LearningCurves) -> Any:
         if c.pruned or c.stopped_early:  # mark where the trial stopped
             ax.scatter([c.steps[-1]], [c.values[-1]], marker="x", color=color, s=25, zorder=3)
     ax.set_xlabel("step (epoch)")
-    ax.set_ylabel(data.metric)
+    ax.set_ylabel(plot_label(data.metric), **LITERAL)
     ax.legend(loc="best", fontsize="small")
     return fig
 
@@ -124,13 +148,16 @@ def draw_parallel_coordinates(data: ParallelCoordinates) -> Any:
         ax.axvline(i, color="#444444", linewidth=0.8)
         if axis.kind == "categorical":
             n = len(axis.labels)
-            for k, label in enumerate(axis.labels):
-                ax.text(i + 0.03, k / (n - 1) if n > 1 else 0.5, label, fontsize=7, va="center")
+            for k, category in enumerate(axis.labels):
+                ax.text(i + 0.03, k / (n - 1) if n > 1 else 0.5, plot_label(category), fontsize=7,
+                        va="center", **LITERAL)
         else:
             ax.text(i + 0.03, 0.0, _short(axis.low), fontsize=7, va="bottom")
             ax.text(i + 0.03, 1.0, _short(axis.high), fontsize=7, va="top")
-    ax.set_xticks(range(n_axes))
-    ax.set_xticklabels([a.name for a in data.axes], fontsize=8)
+    # about 110 characters of 8-point text fit across the figure: the names share them
+    limit = min(LABEL_CHARS, max(12, 110 // n_axes))
+    ax.set_xticks(range(n_axes), [plot_label(a.name, limit) for a in data.axes], fontsize=8,
+                  **LITERAL)
     ax.set_yticks([])
     ax.set_xlim(-0.1, n_axes - 0.6)
     return fig
@@ -154,18 +181,18 @@ def draw_slices(data: Slices) -> Any:
         ax = axes[k // cols][k % cols]
         if s.axis.kind == "categorical":
             xs = [s.axis.labels.index(v) for v in s.values]
-            ax.set_xticks(range(len(s.axis.labels)))
-            ax.set_xticklabels(s.axis.labels, fontsize=7, rotation=30)
+            ax.set_xticks(range(len(s.axis.labels)), [plot_label(c) for c in s.axis.labels],
+                          fontsize=7, rotation=30, ha="right", rotation_mode="anchor", **LITERAL)
         else:
             xs = s.values
             if s.axis.kind == "log":
                 ax.set_xscale("log")
         ax.scatter(xs, s.scores, s=12, c=s.numbers, cmap="Blues", edgecolors="#333333",
                    linewidths=0.3)
-        ax.set_title(s.axis.name, fontsize=9)
+        ax.set_title(plot_label(s.axis.name, SLICE_TITLE_CHARS), fontsize=9, **LITERAL)
         ax.tick_params(labelsize=7)
         if k % cols == 0:
-            ax.set_ylabel(data.objective, fontsize=8)
+            ax.set_ylabel(plot_label(data.objective), fontsize=8, **LITERAL)
     for k in range(len(data.slices), rows * cols):
         axes[k // cols][k % cols].set_visible(False)
     fig.suptitle("Slices (colour: trial number)", fontsize=10)
@@ -181,7 +208,8 @@ def draw_importance(data: Importance | None) -> Any:
         return fig
     names = list(reversed(data.names))
     values = list(reversed(data.importances))
-    ax.barh(names, values, color=_COMPLETED)
+    ax.barh(range(len(names)), values, color=_COMPLETED)
+    ax.set_yticks(range(len(names)), [plot_label(n) for n in names], **LITERAL)
     for y, v in enumerate(values):
         ax.text(v, y, f" {v:.2f}", va="center", fontsize=8)
     ax.set_xlim(0, 1.1)

@@ -3,7 +3,10 @@
 Every study gets the same sections, each an element with a stable id suffixed by the study's
 position (``summary-0``, ``plot-history-0``, ``trials-0``, ``findings-0``...): the summary, the
 plots (PNG images embedded as base64 ``data:`` URIs), the trials table and the doctor's
-findings. There is no script, no stylesheet link and no external URL.
+findings. There is no script, no stylesheet link and no external URL, and a
+Content-Security-Policy forbids them. Every name and value of the study (study, hyperparameter,
+objective and category names, failure reasons) is HTML-escaped text, shown as typed
+(whitespace kept).
 """
 
 from __future__ import annotations
@@ -32,8 +35,11 @@ tr.PRUNED td.state{color:#bc4c00}tr.RUNNING td.state{color:#0969da}
 .finding{border-left:4px solid #999;padding:4px 10px;margin:8px 0;background:#fafafa}
 .problem{border-color:#cf222e}.warning{border-color:#d4a72c}.info{border-color:#0969da}
 .muted{color:#666}img{max-width:100%;height:auto}dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px}
-dt{font-weight:600}dd{margin:0}.scroll{overflow-x:auto}
+dt{font-weight:600}dd{margin:0}.scroll{overflow-x:auto}td,th,dd,h1,h2,li{white-space:pre-wrap}
 """
+
+#: The page may load nothing but its own inline style and ``data:`` images; no script runs.
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 
 
 def _fmt(value: Any) -> str:
@@ -141,6 +147,7 @@ def report_html(histories: Sequence[SearchHistory], title: str = "tunewise repor
     body = "\n".join(study_html(h, i) for i, h in enumerate(histories))
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f'<meta http-equiv="Content-Security-Policy" content="{html.escape(CSP)}">'
         f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>"
         f"<h1>{html.escape(title)}</h1><p class=\"muted\">Generated {now} by tunewise.</p>"
         f"<ul>{toc}</ul>\n{body}\n</body></html>\n"

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..space import HyperParameter, config_key
-from ..trial import FrozenTrial
+from ..trial import FrozenTrial, TrialState
 
 
 class Sampler(abc.ABC):
@@ -80,3 +80,42 @@ def tried_keys(
         for t in trials
         if t.retry_of is None
     }
+
+
+class TriedConfigurations:
+    """The configurations already tried (any state, re-runs excluded), for "is this one new?".
+
+    A trial's stored values hold only the hyperparameters its code reached (define-by-run):
+    a trial ``{"bool": True, "choice1": 0}`` of a space that also has ``choice2`` (defined on
+    the other branch) covers every full configuration with ``bool=True, choice1=0``, whatever
+    its ``choice2``: running any of them runs the same code with the same values. A running
+    trial's values are those it was given so far, so it covers the configurations that only
+    it can still tell apart. A failed trial may have stopped before reaching every
+    hyperparameter of its branch, so it covers only its exact configuration. Lookup costs one
+    set probe per distinct set of reached names.
+    """
+
+    def __init__(self, trials: Sequence[FrozenTrial], space: Sequence[HyperParameter]) -> None:
+        names = {hp.name for hp in space}
+        self._by_names: dict[frozenset[str], set[tuple[tuple[str, Any], ...]]] = {}
+        self._exact: set[tuple[tuple[str, Any], ...]] = set()
+        for t in trials:
+            if t.retry_of is not None:
+                continue
+            values = {k: v for k, v in t.values.items() if k in names}
+            if t.state is TrialState.FAILED:
+                self._exact.add(config_key(values))
+            else:
+                self._by_names.setdefault(frozenset(values), set()).add(config_key(values))
+
+    def covers(self, config: dict[str, Any]) -> bool:
+        """Whether some tried trial's values are a part of ``config`` (a failed one's: all)."""
+        if config_key(config) in self._exact:
+            return True
+        for reached, keys in self._by_names.items():
+            if reached <= config.keys() and config_key(
+                {k: config[k] for k in reached}
+            ) in keys:
+                return True
+        return False
+

@@ -57,8 +57,10 @@ def _is_index_grid(hp: HyperParameter) -> bool:
 
 
 def _bin_indices(u: np.ndarray, n: int) -> np.ndarray:
-    """Vectorised ``_bin_index`` of the space module: NaN-free ``u`` to bin 0..n-1."""
-    return np.minimum(np.floor(np.clip(u, 0.0, 1.0) * n), n - 1).astype(int)
+    """Vectorised ``_bin_index`` of the space module: NaN-free ``u`` to bin 0..n-1 (as
+    floats past 2**53 bins, ``Int("n", 0, 10**30)``, where no int64 holds the index)."""
+    idx = np.minimum(np.floor(np.clip(u, 0.0, 1.0) * float(n)), float(n - 1))
+    return idx.astype(int) if n <= 2**53 else idx
 
 
 class SpaceEncoding:
@@ -225,5 +227,6 @@ class SpaceEncoding:
         return np.array([hp.grid_size is not None for hp in self.space], dtype=bool)
 
     def grid_sizes(self) -> np.ndarray:
-        """Grid size per hyperparameter (0 for continuous ones)."""
-        return np.array([hp.grid_size or 0 for hp in self.space], dtype=int)
+        """Grid size per hyperparameter (0 for continuous ones), as floats: a grid may be
+        larger than any int64 (``Int("n", 0, 10**30)``)."""
+        return np.array([float(hp.grid_size or 0) for hp in self.space], dtype=float)

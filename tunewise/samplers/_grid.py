@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from ..space import Float, HyperParameter, config_key, iter_configurations
+from ..space import Float, HyperParameter, iter_configurations
 from ..space._configs import DEFAULT_FLOAT_POINTS
 from ..trial import FrozenTrial
-from ._base import Sampler, tried_keys
+from ._base import Sampler, TriedConfigurations
 
 __all__ = ["DEFAULT_FLOAT_POINTS", "GridSampler"]
 
@@ -42,9 +42,9 @@ class GridSampler(Sampler):
         space = list(space)
         if not space:
             return {}
-        tried = tried_keys(trials, space)
+        tried = TriedConfigurations(trials, space)
         for config in iter_configurations(space, self.float_points):
-            if config_key(config) not in tried:
+            if not tried.covers(config):
                 return config
         return None
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from ..space import HyperParameter, config_key, count_configurations, decode, iter_configurations
+from ..space import HyperParameter, count_configurations, decode, iter_configurations
 from ..trial import FrozenTrial
-from ._base import Sampler, tried_keys
+from ._base import Sampler, TriedConfigurations
 
 #: Fresh draws tried before falling back to enumerating the untried configurations.
 #: With half the space tried, 32 duplicate draws in a row happen with probability 2**-32.
@@ -44,14 +44,16 @@ class RandomSampler(Sampler):
         by_name = {hp.name: hp for hp in space}
         if size is None and any(by_name[k].grid_size is None for k in draw):
             return draw  # a draw with a continuous value does not repeat
-        tried = tried_keys(trials, space)
+        # A tried trial covers the draws that differ from it only in values its code did not
+        # reach (define-by-run branches): they would run the same code with the same values.
+        tried = TriedConfigurations(trials, space)
         for _ in range(MAX_DUPLICATE_DRAWS):
-            if config_key(draw) not in tried:
+            if not tried.covers(draw):
                 return draw
             draw = decode(space, rng.random(len(space)))
         if size is None or size > MAX_ENUMERATED:
             return draw  # a finite branch of an infinite space: a duplicate is allowed here
-        untried = [c for c in iter_configurations(space) if config_key(c) not in tried]
+        untried = [c for c in iter_configurations(space) if not tried.covers(c)]
         if not untried:
             return None
         return untried[int(rng.integers(len(untried)))]

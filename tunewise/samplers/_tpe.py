@@ -109,6 +109,8 @@ def _dim_of(hp: HyperParameter) -> _Dim | None:
         return None
     if isinstance(hp, Boolean) or (isinstance(hp, Choice) and not hp.ordered):
         return _Dim(hp, "cat", size)
+    if size > 2**32:  # bins too narrow for a Gaussian's mass in floats (Int(0, 10**30))
+        return _Dim(hp, "snap", size)
     # Equal bins: value i sits at the centre of [i/size, (i+1)/size] (see _hyperparameters).
     ends = (0, size // 2, size - 1)
     if all(abs(hp.to_unit(hp.grid_value(i)) - (i + 0.5) / size) < 1e-9 for i in ends):

@@ -29,6 +29,7 @@ from ._base import (
     Job,
     Scheduler,
     budgets_of_bracket,
+    check_factor,
     check_int,
     max_halvings,
     ranked_at,
@@ -66,7 +67,7 @@ class ASHAScheduler(Scheduler):
     ) -> None:
         super().__init__()
         self._max_budget = check_int("max_budget (max_epochs)", max_budget, 1)
-        self.factor = check_int("factor", factor, 2)
+        self.factor = check_factor(factor)
         self.min_budget = check_int("min_budget", min_budget, 1)
         if self.min_budget > self._max_budget:
             raise ValueError(

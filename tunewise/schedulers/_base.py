@@ -290,6 +290,17 @@ class Scheduler(abc.ABC):
         return self.describe()
 
 
+def check_factor(value: Any) -> int:
+    """A reduction factor (eta): an int >= 2, or Keras Tuner's "factor needs" error."""
+    try:
+        return check_int("factor", value, 2)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(
+            f"factor needs to be an integer >= 2 (the top 1/factor of each rung go on), "
+            f"but got factor={value!r}. Pass factor=3 (the usual choice)."
+        ) from None
+
+
 def check_int(label: str, value: Any, minimum: int) -> int:
     """``value`` as an int >= ``minimum``, or a clear error naming it."""
     if isinstance(value, bool):

@@ -27,6 +27,7 @@ from ._base import (
     Job,
     Scheduler,
     budgets_of_bracket,
+    check_factor,
     check_int,
     max_halvings,
     ranked_at,
@@ -94,7 +95,7 @@ class HyperbandScheduler(Scheduler):
     def __init__(self, max_budget: int = 100, factor: int = 3, iterations: int = 1) -> None:
         super().__init__()
         self._max_budget = check_int("max_budget (max_epochs)", max_budget, 1)
-        self.factor = check_int("factor", factor, 2)
+        self.factor = check_factor(factor)
         self.iterations = check_int("iterations (hyperband_iterations)", iterations, 1)
         self.brackets = hyperband_brackets(self._max_budget, self.factor)
 

@@ -10,6 +10,7 @@ import random
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from ..errors import SpaceDefinitionError
 from ._conditions import Condition, as_conditions, serialize_condition
 
 SAMPLINGS = ("linear", "log", "reverse_log")
@@ -36,16 +37,67 @@ def normalise_float(value: Any) -> Any:
     return value
 
 
+#: Grids up to this many values are indexed with float arithmetic (exact there); larger
+#: ones (``Int("n", 0, 10**30)``) with integer arithmetic, so that no index overflows a
+#: float or loses its low digits.
+_EXACT_FLOAT_GRID = 2**53
+
+
 def _clip_unit(u: float) -> float:
     return 0.0 if u < 0.0 else (1.0 if u > 1.0 else float(u))
 
 
 def _bin_index(u: float, n: int) -> int:
-    return min(int(_clip_unit(u) * n), n - 1)
+    """The bin of ``u`` among ``n`` equal bins of [0, 1]: ``floor(u * n)``, the last bin for
+    ``u = 1``. Exact for any ``n`` (a big one is done on the integers)."""
+    u = _clip_unit(u)
+    if n <= _EXACT_FLOAT_GRID:
+        return min(int(u * n), n - 1)
+    num, den = u.as_integer_ratio()
+    return min(num * n // den, n - 1)
 
 
 def _bin_center(index: int, n: int) -> float:
-    return (index + 0.5) / n
+    """The centre ``(index + 0.5) / n`` of bin ``index`` of ``n`` (correctly rounded, for
+    any size of ``n``: Python divides integers exactly before rounding)."""
+    return (2 * index + 1) / (2 * n)
+
+
+def show_number(value: Any) -> str:
+    """``repr`` of a number, an int of more than 15 digits shortened (``~1e+400, an int of 401
+    digits``) so that a message stays one readable line."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**15:
+        digits = len(str(abs(value)))
+        sign = "-" if value < 0 else ""
+        return f"{sign}~1e+{digits - 1} (an int of {digits} digits)"
+    return repr(value)
+
+
+def check_name(name: Any, what: str = "A hyperparameter's name") -> str:
+    """``name`` if it is a usable hyperparameter name, else a :class:`SpaceDefinitionError`.
+
+    A name is a non-empty ``str`` that can be written as UTF-8 (a lone surrogate such as
+    ``"\\ud800"`` cannot: the console, the report and the files would fail on it). Any
+    other character is data: ``"/"`` (Keras Tuner's scope separator, ``"block/units"``),
+    ``"$"``, quotes, newlines and unicode are stored and shown as they are.
+    """
+    if not isinstance(name, str):
+        raise SpaceDefinitionError(
+            f"{what} must be a non-empty str, got {name!r} of type {type(name).__name__}. "
+            "Pass a string, e.g. hp.Int('units', 32, 512)."
+        )
+    if not name:
+        raise SpaceDefinitionError(
+            f"{what} must be a non-empty str, got ''. Pass e.g. hp.Int('units', 32, 512)."
+        )
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise SpaceDefinitionError(
+            f"{what} {name!r} holds {name[exc.start:exc.end]!r} at position {exc.start}, a "
+            "lone surrogate that cannot be written as UTF-8. Use a name of real characters."
+        ) from None
+    return name
 
 
 def plain_value(value: Any) -> Any:
@@ -96,19 +148,18 @@ class HyperParameter:
         self._init_base(name, default if default is not None else default_value, conditions)
 
     def _init_base(self, name: str, default: Any, conditions: Any) -> None:
-        if not isinstance(name, str) or not name:
-            raise TypeError(
-                f"A hyperparameter's name must be a non-empty str, got {name!r}. "
-                "Pass e.g. hp.Int('units', 32, 512)."
-            )
+        check_name(name)
         self._set(name=name, conditions=as_conditions(conditions), default_value=default)
 
     def _set(self, **fields: Any) -> None:
         for key, value in fields.items():
             object.__setattr__(self, key, value)
 
-    def _bad(self, what: str, fix: str, kind: type[Exception] = ValueError) -> Exception:
-        return kind(f"For HyperParameters.{self.class_name}(name={self.name!r}), {what}. {fix}")
+    def _bad(self, what: str, fix: str) -> SpaceDefinitionError:
+        """The definition error ``For HyperParameters.Int(name='n'), <what>. <fix>``."""
+        return SpaceDefinitionError(
+            f"For HyperParameters.{self.class_name}(name={self.name!r}), {what}. {fix}"
+        )
 
     # ------------------------------------------------------------------ identity
     @property

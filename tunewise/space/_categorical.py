@@ -8,7 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from ..errors import SpaceDefinitionError
 from ._base import HyperParameter, _bin_center, _bin_index, _value_type, plain_value
+from ._keywords import DEFINITION_HINTS, explained_arguments
+
+_checked = explained_arguments(DEFINITION_HINTS, SpaceDefinitionError)
 
 
 @dataclass(frozen=True, init=False, repr=False, eq=False)
@@ -24,6 +28,7 @@ class Choice(HyperParameter):
 
     class_name: ClassVar[str] = "Choice"
 
+    @_checked
     def __init__(
         self,
         name: str,
@@ -52,7 +57,6 @@ class Choice(HyperParameter):
                 f"a Choice can contain only one type of value, got values={list(values)!r} "
                 f"with the types {names}",
                 "Convert them to one type (int, float, str or bool), e.g. all to float.",
-                TypeError,
             )
         (value_type,) = types
         if value_type not in (int, float, str, bool):
@@ -60,7 +64,6 @@ class Choice(HyperParameter):
                 f"a Choice can contain only `int`, `float`, `str`, or `bool` values, got "
                 f"values of type {value_type.__name__}: {list(values)!r}",
                 "Use int, float, str or bool values (e.g. names that build() maps to objects).",
-                TypeError,
             )
         if value_type is float and not all(math.isfinite(v) for v in values):
             raise self._bad(f"values={list(values)!r} hold a non-finite number", "Remove it.")
@@ -145,6 +148,7 @@ class Boolean(HyperParameter):
 
     class_name: ClassVar[str] = "Boolean"
 
+    @_checked
     def __init__(
         self, name: str, default: bool = False, conditions: Any = None, *,
         default_value: bool | None = None,
@@ -199,6 +203,7 @@ class Fixed(HyperParameter):
 
     class_name: ClassVar[str] = "Fixed"
 
+    @_checked
     def __init__(
         self, name: str, value: Any, conditions: Any = None, *, default_value: Any = None
     ) -> None:

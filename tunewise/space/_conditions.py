@@ -8,7 +8,8 @@ what ``hp.conditional_scope("model", "cnn")`` attaches to the hyperparameters de
 
 Values are standardised as Keras Tuner does: one value becomes a one-element tuple, values are
 ``int``, ``float``, ``str`` or ``bool`` (judged by the first one: strings are made ``str``,
-integers ``int``). Conditions are immutable, hashable and compare by ``(name, values)``.
+integers ``int``); a bad name or values raise :class:`~tunewise.errors.SpaceDefinitionError`
+(a ValueError and a TypeError). Conditions are immutable, hashable and compare by ``(name, values)``.
 
 Config (Keras Tuner's): ``{"name": parent, "values": [...]}``; serialised with its class as
 ``{"class_name": "Parent", "config": {...}}``. tunewise's older ``{"parent": ..., "values": ...}``
@@ -19,6 +20,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
+from ..errors import SpaceDefinitionError
 
 
 def _as_tuple(values: Any) -> tuple[Any, ...]:
@@ -40,7 +43,7 @@ def _plain(value: Any) -> Any:
 def _standardise(name: str, values: Any) -> tuple[Any, ...]:
     out = tuple(_plain(v) for v in _as_tuple(values))
     if not out:
-        raise ValueError(
+        raise SpaceDefinitionError(
             f"Condition on {name!r}: values=[] is empty. Pass the parent values that "
             "activate the child, e.g. Parent('model', ['cnn'])."
         )
@@ -53,7 +56,7 @@ def _standardise(name: str, values: Any) -> tuple[Any, ...]:
         return tuple(int(v) for v in out)
     if isinstance(first, float):
         return out
-    raise TypeError(
+    raise SpaceDefinitionError(
         f"Parent({name!r}, {list(out)!r}): Can contain only `int`, `float`, `str`, or `bool` "
         f"values, got a {type(first).__name__} first. Pass values the parent hyperparameter "
         "can take."
@@ -73,7 +76,7 @@ class Condition:
 
     def __init__(self, name: str, values: Any) -> None:
         if not isinstance(name, str):
-            raise TypeError(
+            raise SpaceDefinitionError(
                 f"Condition: the parent name must be a str, got {name!r}. "
                 "Pass the name of the parent hyperparameter."
             )
@@ -118,14 +121,14 @@ class Condition:
         if "class_name" in config and "config" in config:
             kind = config["class_name"]
             if kind not in ("Parent", "Condition"):
-                raise ValueError(
+                raise SpaceDefinitionError(
                     f"Unknown condition class {kind!r}; tunewise knows 'Parent' conditions "
                     "(a parent hyperparameter taking one of a list of values)."
                 )
             config = config["config"]
         name = config.get("name", config.get("parent"))
         if name is None or "values" not in config:
-            raise ValueError(
+            raise SpaceDefinitionError(
                 f"Condition config {dict(config)!r} lacks 'name' or 'values'. Expected "
                 "{'name': parent_name, 'values': [...]}."
             )
@@ -156,7 +159,7 @@ def as_conditions(conditions: Any) -> tuple[Condition, ...]:
         elif isinstance(c, Mapping):
             out.append(Condition.from_config(c))
         else:
-            raise TypeError(
+            raise SpaceDefinitionError(
                 f"conditions must be Parent conditions (or their configs), got {c!r}. "
                 "Pass e.g. conditions=[Parent('model', ['cnn'])]."
             )

@@ -10,11 +10,12 @@ hold, and the later ones take no part in that configuration.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
+from ._base import show_number
 from ._hyperparameters import Float, HyperParameter, float_points, normalise_float
 
 Space = Sequence[HyperParameter]
@@ -108,6 +109,48 @@ def grid_values_of(hp: HyperParameter, n_float_points: int) -> list[Any]:
     return [hp.grid_value(i) for i in range(size)]
 
 
+#: A discrete hyperparameter with more values than this is never listed whole: the
+#: enumeration walks its grid lazily and the count takes its unlisted values as one block.
+LAZY_GRID = 10_000
+
+#: Most configurations :func:`iter_configurations` agrees to walk. A grid search of a space
+#: beyond it (``Int("n", 0, 10**25)``) can never finish; it is refused in one line instead.
+MAX_ENUMERABLE = 10**12
+
+
+class _Unlisted:
+    """A stand-in value of a huge parent grid: any of its values that no condition lists."""
+
+    def __repr__(self) -> str:
+        return "<a value no condition lists>"
+
+
+_UNLISTED = _Unlisted()
+
+
+def _parent_blocks(hp: HyperParameter, space: Space) -> list[tuple[Any, int]]:
+    """The values of a huge discrete parent as ``(value, how many values act alike)``: each
+    grid value some condition lists, once, then one block of all the others. Counting with
+    these equals counting over every grid value, in time bounded by the conditions."""
+    size = hp.grid_size
+    assert size is not None
+    listed: dict[Any, None] = {}
+    for other in space:
+        for c in other.conditions:
+            if c.name != hp.name:
+                continue
+            for v in c.values:
+                if not hp.contains(v):
+                    continue
+                g = hp.grid_value(hp.grid_index(v))
+                if g == v:  # what a walk over the grid would match
+                    listed.setdefault(g, None)
+    blocks = [(g, 1) for g in listed]
+    if size > len(listed):
+        blocks.append((_UNLISTED, size - len(listed)))
+    return blocks
+
+
 def _parents(space: Space) -> set[str]:
     """Names the enumeration sets one value at a time: parents, and names with several
     definitions (the first active one takes the name)."""
@@ -128,6 +171,11 @@ def count_configurations(space: Space, n_float_points: int | None = None) -> int
         for hp in space
     ]
 
+    def blocks(hp: HyperParameter, size: int) -> list[tuple[Any, int]]:
+        if hp.grid_size is not None and size > LAZY_GRID:
+            return _parent_blocks(hp, space)
+        return [(v, 1) for v in grid_values_of(hp, n_float_points or 2)]
+
     def count(i: int, values: dict[str, Any]) -> int:
         if i == len(space):
             return 1
@@ -137,9 +185,9 @@ def count_configurations(space: Space, n_float_points: int | None = None) -> int
         if hp.name not in parents:
             return sizes[i] * count(i + 1, values)
         total = 0
-        for v in grid_values_of(hp, n_float_points or 2):
+        for v, alike in blocks(hp, sizes[i]):
             values[hp.name] = v
-            total += count(i + 1, values)
+            total += alike * count(i + 1, values)
         del values[hp.name]
         return total
 
@@ -151,8 +199,21 @@ def iter_configurations(
     n_float_points: int = DEFAULT_FLOAT_POINTS,
     values_of: Callable[[HyperParameter, int], list[Any]] = grid_values_of,
 ) -> Iterator[dict[str, Any]]:
-    """Every configuration of the space, first-registered hyperparameter outermost."""
-    grids = [values_of(hp, n_float_points) for hp in space]
+    """Every configuration of the space, first-registered hyperparameter outermost.
+
+    A grid of more than ``LAZY_GRID`` values is walked lazily (never listed whole). A space
+    of more than ``MAX_ENUMERABLE`` configurations is refused: the first ``next()`` raises
+    a ValueError naming its size and the largest hyperparameters, in bounded time.
+    """
+    _refuse_astronomical(space, n_float_points)
+    grids: list[Callable[[], Iterable[Any]]] = []
+    for hp in space:
+        size = hp.grid_size
+        if values_of is grid_values_of and size is not None and size > LAZY_GRID:
+            grids.append(lambda hp=hp, size=size: map(hp.grid_value, range(size)))
+        else:
+            listed = values_of(hp, n_float_points)
+            grids.append(lambda listed=listed: listed)
 
     def walk(i: int, values: dict[str, Any]) -> Iterator[dict[str, Any]]:
         if i == len(space):
@@ -162,9 +223,29 @@ def iter_configurations(
         if hp.name in values or not is_active(hp, values):
             yield from walk(i + 1, values)
             return
-        for v in grids[i]:
+        for v in grids[i]():
             values[hp.name] = v
             yield from walk(i + 1, values)
         del values[hp.name]
 
     return walk(0, {})
+
+
+def _refuse_astronomical(space: Space, n_float_points: int) -> None:
+    """Raise when the space holds more than MAX_ENUMERABLE configurations (see above)."""
+    sizes = [
+        hp.grid_size if hp.grid_size is not None else n_float_points + 1 for hp in space
+    ]
+    if math.prod(sizes) <= MAX_ENUMERABLE:  # an upper bound: nothing to count exactly
+        return
+    total = count_configurations(space, n_float_points)
+    if total is None or total <= MAX_ENUMERABLE:
+        return
+    largest = sorted(zip(sizes, range(len(space))), reverse=True)[:3]
+    named = ", ".join(f"{space[i].name!r}: {show_number(n)} values" for n, i in largest)
+    raise ValueError(
+        f"The space has {show_number(total)} configurations ({named}), more than the "
+        f"{MAX_ENUMERABLE:.0e} an enumeration (a grid search) can walk. Use a "
+        "sampler that draws (RandomSampler, TPESampler, GPSampler), or give the large "
+        "hyperparameters a coarser step or fewer values."
+    )

@@ -37,6 +37,8 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
+from ..errors import SpaceDefinitionError
+from ._base import check_name
 from ._conditions import Condition, Parent
 from ._hyperparameters import (
     Boolean,
@@ -49,10 +51,16 @@ from ._hyperparameters import (
     hyperparameter_to_config,
     plain_value,
 )
+from ._keywords import DEFINITION_HINTS, explained_arguments
 from ._values import LiveValues
 
 NewValueHook = Callable[[HyperParameter], Any]
 Key = tuple[str, tuple[Condition, ...]]
+
+
+#: A definition call whose arguments do not fit raises a SpaceDefinitionError with a
+#: "did you mean" (``hp.Int("n", min_vlaue=1, ...)``) or the habit's fix (``low=``).
+_checked = explained_arguments(DEFINITION_HINTS, SpaceDefinitionError)
 
 
 def _default_value(hp: HyperParameter) -> Any:
@@ -239,6 +247,11 @@ class HyperParameters:
         """``name`` inside the open name scopes (``"scope1/scope2/name"``)."""
         return "/".join([*self._name_scopes, str(name)])
 
+    def _defined(self, name: Any) -> str:
+        """The scoped name of a new definition; ``name`` must be a non-empty str
+        (:func:`~tunewise.space._base.check_name`), never ``5`` or ``None`` made ``"5"``."""
+        return self._scoped(check_name(name))
+
     def get(self, name: str) -> Any:
         """The current value of ``name`` (inside the open name scopes).
 
@@ -251,6 +264,14 @@ class HyperParameters:
             return values[name]
         active, value = self._state(name)
         if active:
+            # An inherited definition the code reads without defining it in this trial (a
+            # run_trial over a declared space): the trial used it, so it stores the value.
+            for hp in self._by_name(name):
+                if self._conditions_hold(hp.conditions):
+                    if hp.key in self._inherited:
+                        self._inherited.discard(hp.key)
+                        self._assigned.setdefault(name, value)
+                    break
             return value
         if self._by_name(name):
             raise ValueError(
@@ -284,27 +305,28 @@ class HyperParameters:
     @contextlib.contextmanager
     def name_scope(self, name: str) -> Iterator[None]:
         """Hyperparameters defined inside are named ``"<name>/<their name>"``."""
-        self._name_scopes.append(str(name))
+        self._name_scopes.append(check_name(name, "A name scope"))
         try:
             yield
         finally:
             self._name_scopes.pop()
 
     @contextlib.contextmanager
+    @_checked
     def conditional_scope(self, parent_name: str, parent_values: Any) -> Iterator[None]:
         """Hyperparameters defined inside are active only when ``parent_name`` is in
         ``parent_values`` (one value or a list); the code inside runs either way."""
         parent_name = self._scoped(parent_name)
         parents = self._by_name(parent_name)
         if not parents:
-            raise ValueError(
+            raise SpaceDefinitionError(
                 f"conditional_scope: the parent hyperparameter {parent_name!r} is not defined. "
                 f"Define it (e.g. hp.Choice({parent_name!r}, [...])) before the scope."
             )
         condition = Parent(parent_name, parent_values)
         for v in condition.values:
             if not any(p.contains(v) for p in parents):
-                raise ValueError(
+                raise SpaceDefinitionError(
                     f"conditional_scope: {v!r} is not a value of {parent_name!r} "
                     f"({parents[0].describe()}). Pass values the parent can take."
                 )
@@ -327,7 +349,7 @@ class HyperParameters:
         """Register ``hp`` (or find its key) and return its value, None when inactive."""
         name, key = hp.name, hp.key
         if any(c.name == name for c in hp.conditions):
-            raise ValueError(
+            raise SpaceDefinitionError(
                 f"A conditional hyperparameter cannot have the same name as its parent: "
                 f"{name!r} is defined inside conditional_scope({name!r}, ...). "
                 "Give the child its own name."
@@ -385,12 +407,13 @@ class HyperParameters:
             "first definition and its value (Keras Tuner's rule). Use one definition per "
             "name, or give the other one its own name.",
             UserWarning,
-            stacklevel=4,
+            stacklevel=5,  # the user's hp.Int(...) call, past the argument check
         )
 
     def _conditions(self) -> tuple[Condition, ...]:
         return tuple(self._scopes)
 
+    @_checked
     def Int(
         self,
         name: str,
@@ -406,7 +429,7 @@ class HyperParameters:
         with self._maybe_scope(parent_name, parent_values):
             return self._register(
                 Int(
-                    self._scoped(name),
+                    self._defined(name),
                     min_value,
                     max_value,
                     step=step,
@@ -416,6 +439,7 @@ class HyperParameters:
                 )
             )
 
+    @_checked
     def Float(
         self,
         name: str,
@@ -431,7 +455,7 @@ class HyperParameters:
         with self._maybe_scope(parent_name, parent_values):
             return self._register(
                 Float(
-                    self._scoped(name),
+                    self._defined(name),
                     min_value,
                     max_value,
                     step=step,
@@ -441,6 +465,7 @@ class HyperParameters:
                 )
             )
 
+    @_checked
     def Choice(
         self,
         name: str,
@@ -454,7 +479,7 @@ class HyperParameters:
         with self._maybe_scope(parent_name, parent_values):
             return self._register(
                 Choice(
-                    self._scoped(name),
+                    self._defined(name),
                     values,
                     ordered=ordered,
                     default=default,
@@ -462,6 +487,7 @@ class HyperParameters:
                 )
             )
 
+    @_checked
     def Boolean(
         self,
         name: str,
@@ -472,9 +498,10 @@ class HyperParameters:
         """True or False."""
         with self._maybe_scope(parent_name, parent_values):
             return self._register(
-                Boolean(self._scoped(name), default=default, conditions=self._conditions())
+                Boolean(self._defined(name), default=default, conditions=self._conditions())
             )
 
+    @_checked
     def Fixed(
         self,
         name: str,
@@ -485,7 +512,7 @@ class HyperParameters:
         """A constant, recorded with the trial."""
         with self._maybe_scope(parent_name, parent_values):
             return self._register(
-                Fixed(self._scoped(name), value=value, conditions=self._conditions())
+                Fixed(self._defined(name), value=value, conditions=self._conditions())
             )
 
     # ------------------------------------------------------------------ config

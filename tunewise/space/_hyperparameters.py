@@ -33,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ..errors import SpaceDefinitionError
 from ._base import (
     N_VALUE_POINTS,
     SAMPLINGS,
@@ -76,7 +77,7 @@ def hyperparameter_from_config(config: dict[str, Any]) -> HyperParameter:
     class_name = config.get("class_name")
     cls = HYPERPARAMETER_CLASSES.get(class_name)  # type: ignore[arg-type]
     if cls is None:
-        raise ValueError(
+        raise SpaceDefinitionError(
             f"Unknown hyperparameter class {class_name!r}; expected one of "
             f"{sorted(HYPERPARAMETER_CLASSES)}."
         )

@@ -3,10 +3,14 @@ grid); the grids and warps are described in :mod:`tunewise.space._hyperparameter
 
 from __future__ import annotations
 
+import difflib
 import math
+import sys
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, ClassVar
 
+from ..errors import SpaceDefinitionError
 from ._base import (
     N_VALUE_POINTS,
     SAMPLINGS,
@@ -18,7 +22,59 @@ from ._base import (
     _round_float,
     normalise_float,
     plain_value,
+    show_number,
 )
+from ._keywords import DEFINITION_HINTS, explained_arguments
+
+#: ``values`` lists at most this many grid values; a larger grid (``Int("n", 0, 10**30)``)
+#: is read with ``grid_size`` and ``grid_value(i)``, or sampled.
+MAX_LISTED_VALUES = 1_000_000
+
+_FLOAT_MAX = sys.float_info.max
+
+_checked = explained_arguments(DEFINITION_HINTS, SpaceDefinitionError)
+
+
+# ----- overflow-safe arithmetic over any finite range. Each helper computes the plain
+# formula first (so results in ordinary ranges are the ones they always were) and falls
+# back to a form that cannot overflow only when the plain one does.
+
+
+def _lerp(a: float, b: float, u: float) -> float:
+    """``a + u * (b - a)``; for a range wider than the float range (``-1e308..1e308``),
+    ``a * (1 - u) + b * u``, whose terms cannot overflow (``a < 0 < b`` there)."""
+    d = b - a
+    if math.isfinite(d):
+        return u * d + a
+    return a * (1.0 - u) + b * u
+
+
+def _unlerp(x: float, a: float, b: float) -> float:
+    """``(x - a) / (b - a)``, computed on halves when the difference overflows."""
+    d = b - a
+    if math.isfinite(d):
+        return (x - a) / d
+    return (x / 2 - a / 2) / (b / 2 - a / 2)
+
+
+def _log_ratio(x: float, a: float) -> float:
+    """``log(x / a)`` for positive ``x`` and ``a``, also where ``x / a`` overflows or underflows."""
+    r = x / a
+    if 0.0 < r < math.inf:
+        return math.log(r)
+    return math.log(x) - math.log(a)
+
+
+def _geometric(a: float, b: float, t: float) -> float:
+    """``a * (b / a) ** t`` for ``0 < a <= b``: the log-scale point at fraction ``t``, also
+    for ranges whose ratio overflows (``1e-300..1e300``); never past ``b``."""
+    r = b / a
+    if r < math.inf:
+        return a * math.pow(r, t)
+    try:
+        return min(b, math.exp(math.log(a) + t * (math.log(b) - math.log(a))))
+    except OverflowError:  # exp of log(b) rounded up past the float range
+        return b
 
 
 @dataclass(frozen=True, init=False, repr=False, eq=False)
@@ -42,9 +98,11 @@ class Numerical(HyperParameter):
     def _check_sampling(self) -> None:
         sampling = "linear" if self.sampling is None else self.sampling
         if not isinstance(sampling, str) or sampling.lower() not in SAMPLINGS:
+            close = difflib.get_close_matches(str(sampling).lower(), SAMPLINGS, n=1)
+            guess = f'Did you mean sampling="{close[0]}"? ' if close else ""
             raise self._bad(
                 f"sampling must be one of {SAMPLINGS}, got sampling={sampling!r}",
-                'Use sampling="linear", "log" or "reverse_log".',
+                f'{guess}Use sampling="linear", "log" or "reverse_log".',
             )
         self._set(sampling=sampling.lower())
 
@@ -52,7 +110,8 @@ class Numerical(HyperParameter):
         lo, hi = self.min_value, self.max_value
         if lo > hi:
             raise self._bad(
-                f"min_value {lo} is greater than the max_value {hi}", "Swap the bounds."
+                f"min_value {show_number(lo)} is greater than the max_value {show_number(hi)}",
+                f"Swap the bounds: min_value={show_number(hi)}, max_value={show_number(lo)}.",
             )
         if self.sampling in ("log", "reverse_log") and lo <= 0:
             raise self._bad(
@@ -108,28 +167,35 @@ class Numerical(HyperParameter):
 
     # ----- warps over a continuous range [a, b]
     def _warp(self, u: float, a: float, b: float) -> float:
+        """The value at ``u`` of the warped scale of ``[a, b]`` (any finite bounds)."""
         if a == b:
             return a
         if self.sampling == "linear":
-            return u * (b - a) + a
+            return _lerp(a, b, u)
         if self.sampling == "log":
-            return a * math.pow(b / a, u)
-        return b + a - a * math.pow(b / a, 1.0 - u)  # reverse_log: dense near the top
+            return _geometric(a, b, u)
+        # reverse_log, dense near the top: b + a - a * (b / a) ** (1 - u)
+        top = b + a
+        if top < math.inf:
+            return top - _geometric(a, b, 1.0 - u)
+        return b - (_geometric(a, b, 1.0 - u) - a)
 
     def _unwarp(self, x: float, a: float, b: float) -> float:
+        """The inverse of :meth:`_warp`, clipped to [0, 1]."""
         if a == b:
             return 0.5
         if self.sampling == "linear":
-            return _clip_unit((x - a) / (b - a))
-        span = math.log(b / a)
+            return _clip_unit(_unlerp(x, a, b))
+        span = _log_ratio(b, a)
         if span <= 0:  # bounds a few ulps apart, e.g. 10..10+4e-15
             return 0.5
         if self.sampling == "log":
-            return _clip_unit(math.log(x / a) / span) if x > 0 else 0.0
-        inner = (b + a - x) / a
-        if inner <= 0:
+            return _clip_unit(_log_ratio(x, a) / span) if x > 0 else 0.0
+        top = b + a
+        rest = (top - x) if top < math.inf else (b - x) + a  # b + a - x, never overflowing
+        if rest <= 0:
             return 1.0
-        return _clip_unit(1.0 - math.log(inner) / span)
+        return _clip_unit(1.0 - _log_ratio(rest, a) / span)
 
     # ----- grid
     def _has_index_grid(self) -> bool:
@@ -140,8 +206,12 @@ class Numerical(HyperParameter):
         lo, hi, step = self.min_value, self.max_value, self.step
         assert step is not None
         if self.sampling == "linear":
-            return int(math.floor((hi - lo) / step + 1e-9)) + 1
-        return int(math.floor(math.log(hi / lo) / math.log(step) + 1e-9)) + 1
+            k = (hi - lo) / step
+            if not math.isfinite(k):  # a range (or a count) beyond the float range: exact
+                exact = (Fraction(hi) - Fraction(lo)) / Fraction(step)
+                return math.floor(exact + Fraction(1, 10**9)) + 1  # the same 1e-9 tolerance
+            return int(math.floor(k + 1e-9)) + 1
+        return int(math.floor(_log_ratio(hi, lo) / math.log(step) + 1e-9)) + 1
 
     def _raw_grid_value(self, index: int) -> float:
         lo, hi, step = self.min_value, self.max_value, self.step
@@ -158,16 +228,29 @@ class Numerical(HyperParameter):
         n = self._grid_count()
         if self.sampling == "linear":
             k = (x - lo) / step
+            if not math.isfinite(k):
+                k = x / step - lo / step
         elif self.sampling == "log":
-            k = math.log(x / lo) / math.log(step) if x > 0 else 0.0
+            k = _log_ratio(x, lo) / math.log(step) if x > 0 else 0.0
         else:
-            inner = (hi + lo - x) / lo
-            k = math.log(inner) / math.log(step) if inner > 0 else 0.0
+            top = hi + lo
+            rest = (top - x) if top < math.inf else (hi - x) + lo
+            k = _log_ratio(rest, lo) / math.log(step) if rest > 0 else 0.0
         return max(0, min(n - 1, int(round(k))))
 
     def _on_grid(self, value: float) -> bool:
         k = self._nearest_grid_index(value)
         return math.isclose(self.grid_value(k), value, rel_tol=1e-9, abs_tol=1e-12)
+
+    def _listed_grid(self, count: int) -> tuple[Any, ...]:
+        """Every grid value, for ``values``: refused (one clear line) past MAX_LISTED_VALUES."""
+        if count > MAX_LISTED_VALUES:
+            raise ValueError(
+                f"{self.class_name} {self.name!r} ({self.describe()}) has {show_number(count)} "
+                f"values, too many to list (values lists at most {MAX_LISTED_VALUES}). Read "
+                "grid_size and grid_value(i), or draw values (random_sample, from_unit)."
+            )
+        return tuple(self.grid_value(i) for i in range(count))
 
     def _spread_values(self) -> tuple[Any, ...]:
         """``N_VALUE_POINTS`` bin centres of a gridless range: sorted, distinct."""
@@ -217,6 +300,7 @@ class Int(Numerical):
 
     class_name: ClassVar[str] = "Int"
 
+    @_checked
     def __init__(
         self,
         name: str,
@@ -252,6 +336,8 @@ class Int(Numerical):
                            default if default is not None else default_value)
 
     def _as_int(self, value: Any, label: str) -> int:
+        """``value`` as an int bound: integers (and integral floats) within the float range
+        (about +-1.8e308, which the unit encoding and the samplers' arrays use)."""
         value = plain_value(value)
         if isinstance(value, float) and value.is_integer():
             return int(value)
@@ -259,6 +345,12 @@ class Int(Numerical):
             raise self._bad(
                 f"{label} must be an int, got {label}={value!r} (a {type(value).__name__})",
                 "Int takes integer bounds; use hp.Float for real values.",
+            )
+        if abs(value) > _FLOAT_MAX:
+            raise self._bad(
+                f"{label}={show_number(value)} is beyond the float range (about +-1.8e308) "
+                "that the encoding and the samplers work in",
+                "Pass bounds within +-1e308.",
             )
         return value
 
@@ -297,6 +389,8 @@ class Int(Numerical):
         return self._grid_count()
 
     def _grid_count(self) -> int:
+        if self.sampling == "linear":  # an int step: exact for any range (0..10**30)
+            return (self.max_value - self.min_value) // self.step + 1
         # The shared count's 1e-9 tolerance is on the step index: for large bounds it can
         # admit one integer past the far bound (e.g. 1..999_999_999, step=10, log). Drop it.
         n = super()._grid_count()
@@ -314,6 +408,10 @@ class Int(Numerical):
     def grid_index(self, value: Any) -> int:
         if self.step is None:
             return int(value) - self.min_value
+        if self.sampling == "linear" and _is_integral(value):
+            # exact on the integers (a float index would lose the low digits of 10**30)
+            k = round(Fraction(int(value) - self.min_value, self.step))
+            return max(0, min(self._grid_count() - 1, k))
         return self._nearest_grid_index(float(value))
 
     def contains(self, value: Any) -> bool:
@@ -323,7 +421,11 @@ class Int(Numerical):
             return False
         if not self.min_value <= value <= self.max_value:
             return False
-        return self.step is None or self._on_grid(float(value))
+        if self.step is None:
+            return True
+        if self.sampling == "linear":
+            return (int(value) - self.min_value) % self.step == 0
+        return self._on_grid(float(value))
 
     def _continuous_bounds(self) -> tuple[float, float]:
         return self.min_value - 0.5, self.max_value + 0.5
@@ -344,9 +446,11 @@ class Int(Numerical):
 
     @property
     def values(self) -> tuple[int, ...]:
+        """Every grid value (at most MAX_LISTED_VALUES; a larger grid raises ValueError), or
+        without a step 10 values spread over the warped scale."""
         if self.step is None:
             return self._spread_values()
-        return tuple(self.grid_value(i) for i in range(self.grid_size))
+        return self._listed_grid(self.grid_size)
 
 
 @dataclass(frozen=True, init=False, repr=False, eq=False)
@@ -359,6 +463,7 @@ class Float(Numerical):
 
     class_name: ClassVar[str] = "Float"
 
+    @_checked
     def __init__(
         self,
         name: str,
@@ -376,8 +481,17 @@ class Float(Numerical):
         for label, v in (("min_value", min_value), ("max_value", max_value)):
             v = plain_value(v)
             if not _is_number(v) or not math.isfinite(v):
-                raise self._bad(f"{label}={v!r} is not a finite number", "Pass a finite number.")
-            bounds.append(float(v))
+                raise self._bad(
+                    f"{label}={v!r} is not a finite number",
+                    "Pass a finite number (any range within +-1.8e308 is sampled across).",
+                )
+            try:
+                bounds.append(float(v))
+            except OverflowError:  # an int past the float range
+                raise self._bad(
+                    f"{label}={show_number(v)} is beyond the float range (about +-1.8e308)",
+                    "Pass a finite float bound.",
+                ) from None
         self._init_numeric(bounds[0], bounds[1], step, sampling,
                            default if default is not None else default_value)
 
@@ -435,7 +549,13 @@ class Float(Numerical):
     def values(self) -> tuple[float, ...]:
         if self.step is None:
             return tuple(float_points(self, N_VALUE_POINTS))
-        return tuple(self.grid_value(i) for i in range(self._grid_count()))
+        return self._listed_grid(self._grid_count())
+
+
+def _is_integral(value: Any) -> bool:
+    return (isinstance(value, int) and not isinstance(value, bool)) or (
+        isinstance(value, float) and value.is_integer()
+    )
 
 
 def float_points(hp: Float, n_points: int) -> list[float]:

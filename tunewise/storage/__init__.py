@@ -5,9 +5,22 @@ from __future__ import annotations
 import os
 
 from ._base import ConfigurationTaken, NewTrial, Storage, StudyRecord, TrialNumberTaken
+from ._errors import (
+    DamagedDatabaseError,
+    DatabaseFullError,
+    NotATunewiseDatabaseError,
+    ReadOnlyStorageError,
+    SchemaVersionError,
+    StorageError,
+    StorageNotFoundError,
+    StorageUnavailableError,
+    StorageURLError,
+    StudyNotFoundError,
+)
 from ._memory import InMemoryStorage
-from ._schema import MIGRATIONS, SCHEMA_VERSION, SchemaVersionError
-from ._sql import POOL_SIZE_PER_WORKER, SQLStorage, StorageError, masked_url
+from ._retry import TRANSIENT_RETRY_S
+from ._schema import MIGRATIONS, SCHEMA_VERSION
+from ._sql import POOL_SIZE_PER_WORKER, SQLStorage, masked_url
 
 #: The SQLite file of a project: ``<directory>/<project_name>/tunewise.db``.
 DB_FILENAME = "tunewise.db"
@@ -52,13 +65,22 @@ __all__ = [
     "MIGRATIONS",
     "POOL_SIZE_PER_WORKER",
     "SCHEMA_VERSION",
+    "TRANSIENT_RETRY_S",
     "ConfigurationTaken",
+    "DamagedDatabaseError",
+    "DatabaseFullError",
     "InMemoryStorage",
     "NewTrial",
+    "NotATunewiseDatabaseError",
+    "ReadOnlyStorageError",
     "SQLStorage",
     "SchemaVersionError",
     "Storage",
     "StorageError",
+    "StorageNotFoundError",
+    "StorageURLError",
+    "StorageUnavailableError",
+    "StudyNotFoundError",
     "StudyRecord",
     "TrialNumberTaken",
     "masked_url",

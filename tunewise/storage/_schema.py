@@ -6,6 +6,10 @@ migration from the stored version to :data:`SCHEMA_VERSION`, so that several wor
 the same old database at once upgrade it exactly once. A database written by a newer tunewise
 is refused with :class:`SchemaVersionError`, saying what to do.
 
+Opened read-only (:func:`read_schema_version`), nothing is created or migrated: the version is
+only read, and the caller decides (a newer one is refused; an older SQLite file is read from
+an upgraded copy in memory, an older server database refused with how to migrate it).
+
 History:
 
 * 1: studies, trials, steps; JSON columns.
@@ -27,6 +31,8 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
+
+from ._errors import SchemaVersionError
 
 SCHEMA_VERSION = 3
 
@@ -116,8 +122,14 @@ runs_table = sa.Table(
 )
 
 
-class SchemaVersionError(RuntimeError):
-    """The stored schema was written by a newer tunewise."""
+def newer_schema_error(location: str, stored: int) -> SchemaVersionError:
+    """The refusal of a database written by a newer tunewise (schema ``stored``)."""
+    return SchemaVersionError(
+        f"{location} was written by a newer tunewise: it holds tunewise schema version "
+        f"{stored}, newer than this tunewise understands (version {SCHEMA_VERSION}); upgrade "
+        "tunewise where this runs (pip install -U tunewise) to use it, or pass another "
+        "storage= (a new file or database) to start a separate study."
+    )
 
 
 def _v1_to_v2(conn: sa.Connection) -> None:
@@ -176,38 +188,45 @@ def ensure_schema(engine: sa.Engine, location: str) -> int:
     Raises :class:`SchemaVersionError` for a database written by a newer tunewise.
     """
     with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_SCHEMA_LOCK})
-        stored = _stored_version(conn)
-        if stored is None:
-            _metadata.create_all(conn)
-            conn.execute(
-                meta_table.insert().values(key="schema_version", value=str(SCHEMA_VERSION))
-            )
-            return SCHEMA_VERSION
-        if stored > SCHEMA_VERSION:
-            raise SchemaVersionError(
-                f"{location} holds tunewise schema version {stored}, newer than this tunewise "
-                f"understands (version {SCHEMA_VERSION}). Upgrade tunewise where this runs "
-                "(pip install -U tunewise) to use it, or pass another storage= (a new file "
-                "or database) to start a separate study."
-            )
-        for version in range(stored, SCHEMA_VERSION):
-            MIGRATIONS[version](conn)
-        if stored < SCHEMA_VERSION:
-            conn.execute(
-                meta_table.update()
-                .where(meta_table.c.key == "schema_version")
-                .values(value=str(SCHEMA_VERSION))
-            )
-        _metadata.create_all(conn)  # tables a partial or foreign database lacks
-        return stored
+        return migrate(conn, location)
+
+
+def migrate(conn: sa.Connection, location: str) -> int:
+    """:func:`ensure_schema` in the caller's transaction ``conn``."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_SCHEMA_LOCK})
+    stored = _stored_version(conn)
+    if stored is None:
+        _metadata.create_all(conn)
+        conn.execute(
+            meta_table.insert().values(key="schema_version", value=str(SCHEMA_VERSION))
+        )
+        return SCHEMA_VERSION
+    if stored > SCHEMA_VERSION:
+        raise newer_schema_error(location, stored)
+    for version in range(stored, SCHEMA_VERSION):
+        MIGRATIONS[version](conn)
+    if stored < SCHEMA_VERSION:
+        conn.execute(
+            meta_table.update()
+            .where(meta_table.c.key == "schema_version")
+            .values(value=str(SCHEMA_VERSION))
+        )
+    _metadata.create_all(conn)  # tables a partial or foreign database lacks
+    return stored
 
 
 def _stored_version(conn: sa.Connection) -> int | None:
     if not sa.inspect(conn).has_table("tunewise_meta"):
         return None
+    return read_schema_version(conn)
+
+
+def read_schema_version(conn: sa.Connection) -> int | None:
+    """The version in ``tunewise_meta`` (which must exist), None without one; reads only."""
     row: Any = conn.execute(
         sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")
     ).first()
-    return None if row is None else int(row[0])
+    if row is None or not str(row[0]).strip().isdigit():
+        return None
+    return int(row[0])

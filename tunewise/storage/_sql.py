@@ -7,9 +7,18 @@ Layout (schema version and migrations in :mod:`._schema`, the version kept in ``
 * ``tunewise_trials``: one row per trial; hyperparameter values as JSON text.
 * ``tunewise_steps``: one row per reported step; its metrics as JSON text (NaN and inf kept).
 
+Opening (:mod:`._open`): for a search, or ``read_only=True`` for everything that only reads
+(the tunewise command, :func:`tunewise.load_study`, the dashboard): then nothing is created,
+migrated or locked for writing, and every write method raises
+:class:`~._errors.ReadOnlyStorageError`. Other programs' databases are refused, named, and
+left untouched (:mod:`._foreign`). Every failure is one :class:`~._errors.StorageError` line.
+
 SQLite runs in WAL mode with ``synchronous=NORMAL`` (a killed process loses no committed
-transaction; readers never block the writer) and a busy timeout, so several processes on one
-machine can share the file. Each write is one short transaction.
+transaction) and a busy timeout, so several processes on one machine can share the file. Each
+write is one short transaction that takes the write lock at its start; each read a deferred
+one that never takes it (a reader never blocks a writer; see :mod:`._sqlite_open`). Every call
+survives transient errors (a cut connection, SQLite busy) without applying a write twice
+(:mod:`._retry`).
 
 Many workers: a trial number and a ``max_trials`` slot are reserved by one ``UPDATE`` of the
 study row inside the transaction that inserts the trial, so no number is handed out twice and
@@ -20,17 +29,17 @@ worker holds at most :data:`POOL_SIZE_PER_WORKER` connections.
 from __future__ import annotations
 
 import json
-import os
 import time
-from collections.abc import Sequence
-from typing import Any, NoReturn
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.engine import URL, Connection, make_url
 
 from .. import trial_attrs as keys
 from ..errors import TrialNotOwnedError
 from ..trial import FrozenTrial, Step, TrialState
+from . import _outcomes as outcome
 from ._base import (
     ENGINE_ATTRS,
     ConfigurationTaken,
@@ -40,112 +49,31 @@ from ._base import (
     TrialNumberTaken,
     not_owned_message,
 )
-from ._schema import (
-    ensure_schema,
-    runs_table,
-    steps_table,
-    studies_table,
-    trials_table,
+from ._errors import ReadOnlyStorageError, StorageError, classify, driver_message
+from ._open import location_of, open_engines, parse_url
+from ._retry import Transactions
+from ._schema import runs_table, steps_table, studies_table, trials_table
+from ._sqlite_open import POOL_SIZE_PER_WORKER, SQLITE_BUSY_TIMEOUT_S
+from ._statements import (
+    _BEAT_OWNED,
+    _BEAT_RUNNING,
+    _FINISH_OWNED,
+    _FINISH_RUNNING,
+    _INSERT_STEP,
+    _INSERT_TRIAL,
+    _RESERVE_RERUN,
+    _RESERVE_SLOT,
+    _RESERVE_SLOT_UNDER,
+    _RUNNING,
+    _dumps,
+    _frozen,
+    _s,
+    _t,
 )
 
-#: Seconds a writer waits for a SQLite lock held by another process before failing.
-SQLITE_BUSY_TIMEOUT_S = 60
+__all__ = ["POOL_SIZE_PER_WORKER", "SQLITE_BUSY_TIMEOUT_S", "SQLStorage", "masked_url"]
 
-# Statements of the per-trial hot path, built once: SQLAlchemy then only binds values.
-_t = trials_table.c
-_INSERT_TRIAL = trials_table.insert().values(
-    study_id=sa.bindparam("p_study_id"),
-    number=sa.bindparam("p_number"),
-    state=sa.bindparam("p_state"),
-    params=sa.bindparam("p_params"),
-    retry_of=sa.bindparam("p_retry_of"),
-    started_at=sa.bindparam("p_started_at"),
-    heartbeat_at=sa.bindparam("p_started_at"),
-    worker=sa.bindparam("p_worker"),
-    owner_token=sa.bindparam("p_token"),
-    config_key=sa.bindparam("p_config_key"),
-    attrs=sa.bindparam("p_attrs"),
-)
-_s = studies_table.c
-# Reserve a trial number (and a max_trials slot unless a re-run) on the study row: one UPDATE
-# takes the row lock, so concurrent workers are serialised on it (PostgreSQL re-checks the
-# WHERE after waiting for the lock; SQLite serialises writers with BEGIN IMMEDIATE).
-_RESERVE_RERUN = (
-    studies_table.update()
-    .where(_s.id == sa.bindparam("p_study_id"))
-    .values(next_number=_s.next_number + 1)
-    .returning(_s.next_number)
-)
-_RESERVE_SLOT = (
-    studies_table.update()
-    .where(_s.id == sa.bindparam("p_study_id"))
-    .values(next_number=_s.next_number + 1, n_slots=_s.n_slots + 1)
-    .returning(_s.next_number)
-)
-_RESERVE_SLOT_UNDER = _RESERVE_SLOT.where(_s.n_slots < sa.bindparam("p_max_trials"))
-_INSERT_STEP = steps_table.insert().values(
-    trial_id=sa.bindparam("p_trial_id"),
-    step=sa.bindparam("p_step"),
-    at=sa.bindparam("p_at"),
-    metrics=sa.bindparam("p_metrics"),
-)
-_RUNNING = TrialState.RUNNING.value
-# A step or a result is stored only while the trial is RUNNING and owned by the caller.
-_BEAT_OWNED = (
-    trials_table.update()
-    .where(_t.id == sa.bindparam("p_trial_id"))
-    .where(_t.state == _RUNNING)
-    .where(_t.owner_token == sa.bindparam("p_token"))
-    .values(heartbeat_at=sa.bindparam("p_at"))
-)
-_BEAT_RUNNING = (
-    trials_table.update()
-    .where(_t.id == sa.bindparam("p_trial_id"))
-    .where(_t.state == _RUNNING)
-    .values(heartbeat_at=sa.bindparam("p_at"))
-)
-_FINISH_VALUES = {
-    "state": sa.bindparam("p_state"),
-    "params": sa.bindparam("p_params"),
-    "score": sa.bindparam("p_score"),
-    "best_step": sa.bindparam("p_best_step"),
-    "reason": sa.bindparam("p_reason"),
-    "finished_at": sa.bindparam("p_finished_at"),
-    "heartbeat_at": sa.bindparam("p_finished_at"),
-    "attrs": sa.bindparam("p_attrs"),
-}
-_FINISH_RUNNING = (
-    trials_table.update()
-    .where(_t.id == sa.bindparam("p_trial_id"))
-    .where(_t.state == _RUNNING)
-    .values(**_FINISH_VALUES)
-)
-_FINISH_OWNED = _FINISH_RUNNING.where(_t.owner_token == sa.bindparam("p_token"))
-
-
-def _frozen(r: Any, steps: Sequence[Step]) -> FrozenTrial:
-    return FrozenTrial(
-        number=r.number,
-        state=TrialState(r.state),
-        values=json.loads(r.params),
-        steps=tuple(steps),
-        score=r.score,
-        best_step=r.best_step,
-        reason=r.reason,
-        retry_of=r.retry_of,
-        started_at=r.started_at,
-        finished_at=r.finished_at,
-        attrs=json.loads(r.attrs),
-        storage_id=r.id,
-    )
-
-
-class StorageError(RuntimeError):
-    """The database could not be opened or used; the message never holds a password."""
-
-
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, allow_nan=True, separators=(",", ":"))
+T = TypeVar("T")
 
 
 def masked_url(url: str | URL) -> str:
@@ -153,87 +81,57 @@ def masked_url(url: str | URL) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def _on_sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
-    # Autocommit at the driver level; SQLAlchemy's "BEGIN" event below opens transactions,
-    # so that writers take the lock at BEGIN IMMEDIATE instead of failing mid-transaction.
-    dbapi_conn.isolation_level = None
-    cur = dbapi_conn.cursor()
-    cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_S * 1000}")
-    cur.execute("PRAGMA journal_mode = WAL")
-    cur.execute("PRAGMA synchronous = NORMAL")
-    cur.execute("PRAGMA foreign_keys = ON")
-    cur.close()
-
-
-def _on_sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-#: Connections one worker process holds at most: one for the search, one for the heartbeat
-#: thread. With N worker processes a server sees at most ``N * POOL_SIZE_PER_WORKER``.
-POOL_SIZE_PER_WORKER = 2
-
-
-def create_sql_engine(url: str | URL) -> Engine:
-    """An engine for ``url``; SQLite files get WAL and a busy timeout, servers a small pool.
-
-    Every worker holds at most :data:`POOL_SIZE_PER_WORKER` (2) connections (pool_size=1,
-    max_overflow=1): one for the search, one for the heartbeat thread.
-    """
-    url = make_url(url)
-    pool = {"pool_size": 1, "max_overflow": POOL_SIZE_PER_WORKER - 1}
-    if url.get_backend_name() == "sqlite":
-        memory = not url.database or url.database == ":memory:"
-        if not memory:
-            os.makedirs(os.path.dirname(os.path.abspath(url.database)), exist_ok=True)
-        engine = sa.create_engine(
-            url, connect_args={"check_same_thread": False}, **({} if memory else pool)
-        )
-        sa.event.listen(engine, "connect", _on_sqlite_connect)
-        sa.event.listen(engine, "begin", _on_sqlite_begin)
-        return engine
-    return sa.create_engine(url, pool_pre_ping=True, **pool)
-
-
 class SQLStorage(Storage):
-    """Storage in any SQLAlchemy database; creates its tables on first use."""
+    """Storage in any SQLAlchemy database; a search's opening creates (or migrates) its tables.
 
-    def __init__(self, url: str | URL) -> None:
-        self.url = make_url(url)
-        self.location = masked_url(self.url)
-        if self.url.get_backend_name() == "sqlite" and self.url.database:
-            self.location = self.url.database  # a file path reads better than a URL
-        self.engine = create_sql_engine(self.url)
-        self._ensure_schema()
+    ``read_only=True``: opens without writing anything (see the module docstring); the
+    study's reads work, its writes raise :class:`~._errors.ReadOnlyStorageError`.
+    """
 
-    # ------------------------------------------------------------------ schema
-    def _ensure_schema(self) -> None:
-        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
-        pause = 0.01
-        while True:
-            try:
-                # The schema version found on opening (an older one has just been migrated).
-                self.found_schema_version = ensure_schema(self.engine, self.location)
-                return
-            except sa.exc.OperationalError as exc:
-                # Processes opening a new SQLite file at once: switching it to WAL needs the
-                # file to itself, and SQLite refuses at once ("database is locked") instead
-                # of waiting: wait and try again, for as long as a writer would wait.
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    self._refuse(exc)
-                self.engine.dispose()
-                time.sleep(pause)
-                pause = min(2 * pause, 0.5)
-            except sa.exc.SQLAlchemyError as exc:
-                self._refuse(exc)
+    def __init__(self, url: str | URL, read_only: bool = False) -> None:
+        self.url = parse_url(url)
+        self.read_only = bool(read_only)
+        self.location = location_of(self.url)
+        self._tx = Transactions(self.location, self._explain)
+        try:
+            opened = open_engines(self.url, self.location, self.read_only, self._tx)
+        except sa.exc.SQLAlchemyError as exc:
+            self._explain(exc)
+        self.engine, self._reads = opened.engine, opened.reads
+        self._anchor = opened.anchor
+        #: The schema version found on opening (an older one has just been migrated, or,
+        #: read-only, is read from a migrated copy in memory).
+        self.found_schema_version = opened.found_schema_version
+        self._tx.opened = True
 
-    def _refuse(self, exc: Exception) -> NoReturn:
-        # Driver messages may quote the connection string: scrub it, and drop the chain.
-        text = str(exc)
-        if self.url.password:
-            text = text.replace(str(self.url.password), "***")
-        self.engine.dispose()
-        raise StorageError(f"Could not open the storage {self.location}: {text}") from None
+    def _explain(self, exc: BaseException) -> NoReturn:
+        """Raise the one-line StorageError ``exc`` means; after opening, an error of no known
+        meaning (an IntegrityError the caller handles...) is raised as is."""
+        secret = str(self.url.password) if self.url.password else None
+        error = classify(exc, self.location, secret)
+        if error is not None:
+            raise error from None
+        if not self._tx.opened:
+            text = driver_message(exc)
+            raise StorageError(
+                f"Could not open the storage {self.location}: "
+                f"{text.replace(secret, '***') if secret else text}"
+            ) from None
+        raise exc
+
+    def _read(self, body: Callable[[Connection], T]) -> T:
+        return self._tx.run(self._reads, body)
+
+    def _write(
+        self, body: Callable[[Connection], T], applied: Callable[[Connection], Any] | None = None
+    ) -> T:
+        if self.read_only:
+            raise ReadOnlyStorageError(
+                f"{self.location} was opened read-only (by tunewise.load_study, the tunewise "
+                "command or SQLStorage(read_only=True)), so it stores nothing: to search, "
+                "open it with tw.Study(..., storage=...)."
+            )
+        return self._tx.run(self.engine, body, applied, self._reads)
 
     # ------------------------------------------------------------------ studies
     def _study(self, row: Any) -> StudyRecord:
@@ -246,71 +144,63 @@ class SQLStorage(Storage):
         )
 
     def list_studies(self) -> list[StudyRecord]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(studies_table).order_by(studies_table.c.id)).all()
+        rows = self._read(
+            lambda conn: conn.execute(sa.select(studies_table).order_by(_s.id)).all()
+        )
         return [self._study(r) for r in rows]
 
     def create_study(self, name: str, settings: dict[str, Any]) -> StudyRecord:
         exists = f"A study named {name!r} already exists in {self.location}."
-        try:
-            with self.engine.begin() as conn:
-                if conn.execute(
-                    sa.select(studies_table.c.id).where(studies_table.c.name == name)
-                ).first():
-                    raise ValueError(exists)
-                created = time.time()
-                result = conn.execute(
-                    studies_table.insert().values(
-                        name=name, created_at=created, settings=_dumps(settings), space="[]"
-                    )
+        created = time.time()
+
+        def body(conn: Connection) -> StudyRecord:
+            if conn.execute(sa.select(_s.id).where(_s.name == name)).first():
+                raise ValueError(exists)
+            result = conn.execute(
+                studies_table.insert().values(
+                    name=name, created_at=created, settings=_dumps(settings), space="[]"
                 )
-                study_id = result.inserted_primary_key[0]
+            )
+            return StudyRecord(result.inserted_primary_key[0], name, settings, [], created)
+
+        try:
+            return self._write(body, outcome.study_created(name, created, settings))
         except sa.exc.IntegrityError:  # another worker created it between our check and insert
             raise ValueError(exists) from None
-        return StudyRecord(study_id, name, settings, [], created)
 
     def delete_study(self, study_id: Any) -> None:
-        with self.engine.begin() as conn:
-            trial_ids = sa.select(trials_table.c.id).where(trials_table.c.study_id == study_id)
+        def body(conn: Connection) -> None:
+            trial_ids = sa.select(_t.id).where(_t.study_id == study_id)
             conn.execute(steps_table.delete().where(steps_table.c.trial_id.in_(trial_ids)))
-            conn.execute(trials_table.delete().where(trials_table.c.study_id == study_id))
+            conn.execute(trials_table.delete().where(_t.study_id == study_id))
             conn.execute(runs_table.delete().where(runs_table.c.study_id == study_id))
-            conn.execute(studies_table.delete().where(studies_table.c.id == study_id))
+            conn.execute(studies_table.delete().where(_s.id == study_id))
+
+        self._write(body)
 
     def save_space(self, study_id: Any, space: list[dict[str, Any]]) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                studies_table.update()
-                .where(studies_table.c.id == study_id)
-                .values(space=_dumps(space))
-            )
+        update = studies_table.update().where(_s.id == study_id).values(space=_dumps(space))
+        self._write(lambda conn: conn.execute(update))
 
     def save_settings(self, study_id: Any, settings: dict[str, Any]) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                studies_table.update()
-                .where(studies_table.c.id == study_id)
-                .values(settings=_dumps(settings))
-            )
+        update = studies_table.update().where(_s.id == study_id).values(settings=_dumps(settings))
+        self._write(lambda conn: conn.execute(update))
 
     def get_space(self, study_id: Any) -> list[dict[str, Any]]:
-        with self.engine.connect() as conn:
-            text = conn.execute(sa.select(_s.space).where(_s.id == study_id)).scalar()
+        text = self._read(
+            lambda conn: conn.execute(sa.select(_s.space).where(_s.id == study_id)).scalar()
+        )
         return json.loads(text) if text else []
 
     def append_run(self, study_id: Any, record: dict[str, Any]) -> None:
-        at = float(record.get("started_at") or time.time())
-        with self.engine.begin() as conn:
-            conn.execute(
-                runs_table.insert().values(study_id=study_id, at=at, record=_dumps(record))
-            )
+        at, text = float(record.get("started_at") or time.time()), _dumps(record)
+        insert = runs_table.insert().values(study_id=study_id, at=at, record=text)
+        self._write(lambda conn: conn.execute(insert), outcome.run_appended(study_id, at, text))
 
     def get_runs(self, study_id: Any) -> list[dict[str, Any]]:
         r = runs_table.c
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(r.record).where(r.study_id == study_id).order_by(r.id)
-            ).all()
+        query = sa.select(r.record).where(r.study_id == study_id).order_by(r.id)
+        rows = self._read(lambda conn: conn.execute(query).all())
         return [json.loads(row[0]) for row in rows]
 
     # ------------------------------------------------------------------ trials
@@ -339,47 +229,48 @@ class SQLStorage(Storage):
         if expect_number is not None:
             reserve = reserve.where(_s.next_number == sa.bindparam("p_expect"))
             args["p_expect"] = int(expect_number)
+
+        def body(conn: Connection) -> NewTrial | None:
+            # The study row's UPDATE comes first: it serialises creators (row lock), so the
+            # claim check below sees every claim committed before ours.
+            next_number = conn.execute(reserve, args).scalar()
+            if next_number is None:
+                if expect_number is not None:
+                    current = conn.execute(
+                        sa.select(_s.next_number).where(_s.id == study_id)
+                    ).scalar()
+                    if current is not None and int(current) != int(expect_number):
+                        raise TrialNumberTaken(
+                            f"trial number {expect_number} is taken in study {study_id!r} "
+                            f"(next is {current})"
+                        )
+                if retry_of is None and max_trials is not None:
+                    return None  # the study is full: max_trials reached
+                raise KeyError(f"No study with id {study_id!r} in {self.location}.")
+            if claim_key is not None and conn.execute(
+                sa.select(_t.number).where(_t.study_id == study_id).where(_t.config_key == claim_key)
+            ).first():
+                raise ConfigurationTaken(claim_key)
+            number = int(next_number) - 1
+            result = conn.execute(
+                _INSERT_TRIAL,
+                {
+                    "p_study_id": study_id,
+                    "p_number": number,
+                    "p_state": _RUNNING,
+                    "p_params": params,
+                    "p_retry_of": retry_of,
+                    "p_started_at": started_at,
+                    "p_worker": worker,
+                    "p_token": token,
+                    "p_config_key": claim_key,
+                    "p_attrs": _dumps(attrs or {}),
+                },
+            )
+            return NewTrial(result.inserted_primary_key[0], number)
+
         try:
-            with self.engine.begin() as conn:
-                # The study row's UPDATE comes first: it serialises creators (row lock), so
-                # the claim check below sees every claim committed before ours.
-                next_number = conn.execute(reserve, args).scalar()
-                if next_number is None:
-                    if expect_number is not None:
-                        current = conn.execute(
-                            sa.select(_s.next_number).where(_s.id == study_id)
-                        ).scalar()
-                        if current is not None and int(current) != int(expect_number):
-                            raise TrialNumberTaken(
-                                f"trial number {expect_number} is taken in study {study_id!r} "
-                                f"(next is {current})"
-                            )
-                    if retry_of is None and max_trials is not None:
-                        return None  # the study is full: max_trials reached
-                    raise KeyError(f"No study with id {study_id!r} in {self.location}.")
-                if claim_key is not None and conn.execute(
-                    sa.select(_t.number)
-                    .where(_t.study_id == study_id)
-                    .where(_t.config_key == claim_key)
-                ).first():
-                    raise ConfigurationTaken(claim_key)
-                number = int(next_number) - 1
-                result = conn.execute(
-                    _INSERT_TRIAL,
-                    {
-                        "p_study_id": study_id,
-                        "p_number": number,
-                        "p_state": _RUNNING,
-                        "p_params": params,
-                        "p_retry_of": retry_of,
-                        "p_started_at": started_at,
-                        "p_worker": worker,
-                        "p_token": token,
-                        "p_config_key": claim_key,
-                        "p_attrs": _dumps(attrs or {}),
-                    },
-                )
-                return NewTrial(result.inserted_primary_key[0], number)
+            return self._write(body, outcome.trial_created(study_id, token, worker, started_at))
         except sa.exc.IntegrityError:
             if claim_key is None:
                 raise
@@ -396,7 +287,8 @@ class SQLStorage(Storage):
             .limit(1)
             .with_for_update(skip_locked=True)  # PostgreSQL; SQLite: BEGIN IMMEDIATE
         )
-        with self.engine.begin() as conn:
+
+        def body(conn: Connection) -> FrozenTrial | None:
             for _ in range(100):  # each lost race means another worker took one
                 trial_id = conn.execute(waiting).scalar()
                 if trial_id is None:
@@ -416,23 +308,26 @@ class SQLStorage(Storage):
                 if taken == 1:
                     row = conn.execute(sa.select(trials_table).where(_t.id == trial_id)).one()
                     return _frozen(row, ())
-        return None
+            return None
+
+        return self._write(body, outcome.trial_claimed(study_id, token))
 
     def add_step(self, trial_id: Any, step: Step, token: str | None = None) -> None:
-        with self.engine.begin() as conn:
-            beat = _BEAT_RUNNING if token is None else _BEAT_OWNED
-            args = {"p_trial_id": trial_id, "p_at": step.at, "p_token": token}
+        beat = _BEAT_RUNNING if token is None else _BEAT_OWNED
+        args = {"p_trial_id": trial_id, "p_at": step.at, "p_token": token}
+        row = {
+            "p_trial_id": trial_id,
+            "p_step": step.step,
+            "p_at": step.at,
+            "p_metrics": _dumps(step.metrics),
+        }
+
+        def body(conn: Connection) -> None:
             if conn.execute(beat, args).rowcount != 1:
                 raise TrialNotOwnedError(self._not_owned(conn, trial_id))
-            conn.execute(
-                _INSERT_STEP,
-                {
-                    "p_trial_id": trial_id,
-                    "p_step": step.step,
-                    "p_at": step.at,
-                    "p_metrics": _dumps(step.metrics),
-                },
-            )
+            conn.execute(_INSERT_STEP, row)
+
+        self._write(body, outcome.step_added(trial_id, step.step, step.at))
 
     def _not_owned(self, conn: Any, trial_id: Any) -> str:
         row = conn.execute(sa.select(_t.number, _t.state).where(_t.id == trial_id)).first()
@@ -455,27 +350,29 @@ class SQLStorage(Storage):
         rerun_cap: int = 0,
         rerun_attrs: dict[str, Any] | None = None,
     ) -> NewTrial | None:
-        with self.engine.begin() as conn:
-            statement = _FINISH_RUNNING if token is None else _FINISH_OWNED
-            done = conn.execute(
-                statement,
-                {
-                    "p_trial_id": trial_id,
-                    "p_state": state.value,
-                    "p_params": _dumps(values),
-                    "p_score": score,
-                    "p_best_step": best_step,
-                    "p_reason": reason,
-                    "p_finished_at": finished_at,
-                    "p_attrs": _dumps(attrs or {}),
-                    "p_token": token,
-                },
-            ).rowcount
-            if done != 1:
+        statement = _FINISH_RUNNING if token is None else _FINISH_OWNED
+        args = {
+            "p_trial_id": trial_id,
+            "p_state": state.value,
+            "p_params": _dumps(values),
+            "p_score": score,
+            "p_best_step": best_step,
+            "p_reason": reason,
+            "p_finished_at": finished_at,
+            "p_attrs": _dumps(attrs or {}),
+            "p_token": token,
+        }
+
+        def body(conn: Connection) -> NewTrial | None:
+            if conn.execute(statement, args).rowcount != 1:
                 raise TrialNotOwnedError(self._not_owned(conn, trial_id))
             if state is not TrialState.FAILED or rerun_cap <= 0:
                 return None
-            return self._create_rerun(conn, trial_id, values, rerun_attrs or {}, rerun_cap, finished_at)
+            return self._create_rerun(
+                conn, trial_id, values, rerun_attrs or {}, rerun_cap, finished_at
+            )
+
+        return self._write(body, outcome.trial_finished(trial_id, state, finished_at))
 
     def _create_rerun(
         self,
@@ -522,31 +419,28 @@ class SQLStorage(Storage):
     def heartbeat(self, trial_ids: Sequence[Any], at: float) -> None:
         if not trial_ids:
             return
-        with self.engine.begin() as conn:
-            conn.execute(
-                trials_table.update()
-                .where(trials_table.c.id.in_(list(trial_ids)))
-                .where(trials_table.c.state == _RUNNING)
-                .values(heartbeat_at=at)
-            )
+        update = (
+            trials_table.update()
+            .where(_t.id.in_(list(trial_ids)))
+            .where(_t.state == _RUNNING)
+            .values(heartbeat_at=at)
+        )
+        self._write(lambda conn: conn.execute(update))
 
     def running_trials(self, study_id: Any) -> list[tuple[Any, int, str, float]]:
-        t = trials_table.c
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(t.id, t.number, t.worker, t.heartbeat_at)
-                .where(t.study_id == study_id)
-                .where(t.state == _RUNNING)
-            ).all()
+        query = (
+            sa.select(_t.id, _t.number, _t.worker, _t.heartbeat_at)
+            .where(_t.study_id == study_id)
+            .where(_t.state == _RUNNING)
+        )
+        rows = self._read(lambda conn: conn.execute(query).all())
         return [(r.id, r.number, r.worker, r.heartbeat_at) for r in rows]
 
     def fail_stale_trial(
         self, trial_id: Any, heartbeat_seen: float, reason: str, at: float, rerun_cap: int = 0
     ) -> bool:
-        with self.engine.begin() as conn:
-            row = conn.execute(
-                sa.select(_t.params, _t.attrs).where(_t.id == trial_id)
-            ).first()
+        def body(conn: Connection) -> bool:
+            row = conn.execute(sa.select(_t.params, _t.attrs).where(_t.id == trial_id)).first()
             if row is None:
                 return False
             created_attrs = json.loads(row.attrs)
@@ -565,8 +459,11 @@ class SQLStorage(Storage):
             if result.rowcount != 1:
                 return False
             if rerun_cap > 0:
-                self._create_rerun(conn, trial_id, json.loads(row.params), created_attrs, rerun_cap, at)
+                values = json.loads(row.params)
+                self._create_rerun(conn, trial_id, values, created_attrs, rerun_cap, at)
             return True
+
+        return self._write(body, outcome.stale_trial_failed(trial_id, reason, at))
 
     def get_trials(
         self, study_id: Any, since_number: int = 0, numbers: Sequence[int] = ()
@@ -575,29 +472,35 @@ class SQLStorage(Storage):
         if since_number > 0:
             newer = _t.number >= since_number
             where.append(sa.or_(newer, _t.number.in_(list(numbers))) if numbers else newer)
-        with self.engine.connect() as conn:
+
+        def body(conn: Connection) -> tuple[list[Any], list[Any]]:
+            # One read transaction: the trials and their steps from the same snapshot.
             rows = conn.execute(sa.select(trials_table).where(*where).order_by(_t.number)).all()
-            step_rows = (
-                conn.execute(
-                    sa.select(steps_table)
-                    .join(trials_table, steps_table.c.trial_id == _t.id)
-                    .where(*where)
-                    .order_by(steps_table.c.trial_id, steps_table.c.step)
-                ).all()
-                if rows
-                else []
-            )
+            if not rows:
+                return rows, []
+            step_rows = conn.execute(
+                sa.select(steps_table)
+                .join(trials_table, steps_table.c.trial_id == _t.id)
+                .where(*where)
+                .order_by(steps_table.c.trial_id, steps_table.c.step)
+            ).all()
+            return rows, step_rows
+
+        rows, step_rows = self._read(body)
         steps: dict[Any, list[Step]] = {}
         for s in step_rows:
             steps.setdefault(s.trial_id, []).append(Step(s.step, json.loads(s.metrics), s.at))
         return [_frozen(r, steps.get(r.id, ())) for r in rows]
 
     def __repr__(self) -> str:
-        return f"SQLStorage({self.location!r})"
+        return f"SQLStorage({self.location!r}{', read_only=True' if self.read_only else ''})"
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickled as its URL: a worker process opens its own connections."""
-        return (SQLStorage, (self.url.render_as_string(hide_password=False),))
+        return (SQLStorage, (self.url.render_as_string(hide_password=False), self.read_only))
 
     def close(self) -> None:
-        self.engine.dispose()
+        self.engine.dispose()  # the read engine shares its pool
+        if self._anchor is not None:
+            self._anchor.close()
+            self._anchor = None

@@ -6,7 +6,6 @@ one per execution) into per-epoch metrics, and averaging executions epoch by epo
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ...errors import FatalValueError
+from ...objective import closest_name
 from ...trial_attrs import (
     EARLY_STOPPING,
     EPOCHS_ASKED,
@@ -38,22 +38,20 @@ class ObjectiveNotLoggedError(FatalValueError):
 
 
 def objective_missing_message(name: str, logged: Sequence[str]) -> str:
+    """The live check's error: the objective is not among the names ``fit`` logs. The name it
+    suggests comes from :func:`tunewise.objective.closest_name`, the doctor's rule too."""
     logged = sorted(logged)
+    close = closest_name(name, logged)
     lines = [f"The objective {name!r} is not in the metrics the model logs: {', '.join(logged)}."]
     if name.startswith("val_") and not any(k.startswith("val_") for k in logged):
         lines.append(
             "No validation metric was logged at all: pass validation_data=(x_val, y_val) or "
             "validation_split=0.2 to search(), or tune a training metric "
-            f"(objective={name[4:]!r})."
+            f"(objective={close or name[4:]!r})."
         )
-    # A logged name that extends the objective (val_acc -> val_accuracy, val_auc -> val_auc_1)
-    # is the likely intent; otherwise only a near-identical spelling (a typo) is suggested.
-    close = sorted((k for k in logged if k.startswith(name)), key=len)[:1] or (
-        difflib.get_close_matches(name, logged, n=1, cutoff=0.8)
-    )
-    if close:
-        lines.append(f"Did you mean objective={close[0]!r}?")
-    elif name not in logged:
+    elif close:
+        lines.append(f"Did you mean objective={close!r}?")
+    if not close and name not in logged:
         lines.append(
             "Add the metric to model.compile(metrics=[...]) or pick one of the logged names."
         )

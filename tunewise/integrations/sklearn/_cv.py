@@ -26,7 +26,7 @@ import numpy as np
 
 from ...errors import FailedTrialError, TrialPruned
 from ...trial import Trial
-from ...trial_attrs import CV_FOLDS, EXECUTIONS, FOLD_FAILED, fold_name, spread_name
+from ...trial_attrs import CV_FOLDS, EXECUTIONS, FOLD_FAILED, FOLD_SUFFIX, fold_name, spread_name
 
 ScoreFn = Callable[[Any, Any, Any, np.ndarray], dict[str, float]]
 
@@ -140,6 +140,7 @@ def cross_validate_trial(
     prune: bool = False,
     failures: FoldFailures | None = None,
     return_estimator: bool = False,
+    report_folds: bool = True,
 ) -> list[FoldResult]:
     """Fit and score ``estimators[k]`` (with ``params`` set) on fold ``k``, reporting each fold
     as step ``k + 1``.
@@ -149,7 +150,12 @@ def cross_validate_trial(
     (:class:`~tunewise.FailedTrialError` with the traceback; its mean would be NaN anyway).
     ``prune``: ask ``trial.should_prune()`` after each batch of folds (batches of ``n_jobs``
     folds, or one fold when serial) and raise :class:`~tunewise.TrialPruned` when it says so.
+    ``report_folds=False`` (Keras Tuner's ``SklearnTuner`` without a pruner) stores one step,
+    step 0, with the last step's means, spreads and ``executions`` and the mean fit and score
+    times, and no ``m__fold`` values.
     """
+    if not report_folds and prune:
+        raise ValueError("prune=True needs report_folds=True: a pruner reads each fold's step.")
     fit_params = fit_params or {}
     failures = failures if failures is not None else FoldFailures()
     raise_errors = isinstance(error_score, str) and error_score == "raise"
@@ -182,8 +188,9 @@ def cross_validate_trial(
                 failures.failed += 1
                 failures.tracebacks.append(result.error)
                 if _is_nan(error_score):
-                    trial.report(k + 1, {"fit_time": result.fit_time, "score_time": 0.0,
-                                         FOLD_FAILED: 1.0})
+                    trial.report(k + 1 if report_folds else 0,
+                                 {"fit_time": result.fit_time, "score_time": 0.0,
+                                  FOLD_FAILED: 1.0})
                     raise FailedTrialError(
                         f"fold {k + 1} of {n} raised (error_score=nan fails the trial):\n"
                         f"{result.error}"
@@ -212,11 +219,25 @@ def cross_validate_trial(
                 for m in metric_names:
                     metrics[spread_name(m)] = float(np.std(test_scores[m]))
                 metrics[EXECUTIONS] = float(n)
-            trial.report(k + 1, metrics)
+            if report_folds:
+                trial.report(k + 1, metrics)
+            elif k + 1 == n:
+                trial.report(0, _one_step(metrics, results))
         start = stop
         if prune and start < n and trial.should_prune():
             raise TrialPruned(f"after {start} of {n} folds")
     return results
+
+
+def _one_step(last: dict[str, float], results: Sequence[FoldResult]) -> dict[str, float]:
+    """The single step of ``report_folds=False``: the last step without per-fold values, and
+    the fit and score times averaged over the folds."""
+    out = {k: v for k, v in last.items() if not k.endswith(FOLD_SUFFIX)}
+    out["fit_time"] = float(np.mean([r.fit_time for r in results]))
+    out["score_time"] = float(np.mean([r.score_time for r in results]))
+    if any(r.error is not None for r in results):
+        out[FOLD_FAILED] = 1.0
+    return out
 
 
 def _copy_params(params: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -11,6 +11,7 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ...errors import SpaceDefinitionError
 from ...space import Choice, HyperParameter, HyperParameters
 
 ParamsFor = Callable[[HyperParameters], dict[str, Any]]
@@ -29,11 +30,7 @@ def _from_dict(space: Mapping[Any, Any]) -> tuple[ParamsFor, str]:
         elif isinstance(spec, (list, tuple)):
             definition = Choice(key, values=tuple(spec))
         else:
-            raise TypeError(
-                f"space[{key!r}]={spec!r} is not a tunewise hyperparameter. Pass e.g. "
-                f"{{{key!r}: tunewise.space.Float({key!r}, 1e-3, 1e3, sampling='log')}}, a list "
-                "of values (a Choice), or a build(hp) function that returns the parameters."
-            )
+            raise SpaceDefinitionError(_not_a_definition(key, spec))
         definitions[key] = definition
 
     def params_for(hp: HyperParameters) -> dict[str, Any]:
@@ -41,6 +38,28 @@ def _from_dict(space: Mapping[Any, Any]) -> tuple[ParamsFor, str]:
 
     described = ", ".join(f"{k}={d.describe()}" for k, d in sorted(definitions.items()))
     return params_for, f"dict({described})"
+
+
+def _not_a_definition(key: str, spec: Any) -> str:
+    """The one line for a space entry that is no definition (a scipy distribution, a range...)."""
+    if isinstance(spec, range) and spec:
+        return (
+            f"space[{key!r}]={spec!r} is a range, not a tunewise hyperparameter. Pass "
+            f"tunewise.space.Int({key!r}, {spec[0]}, {spec[-1]}, step={spec.step}) "
+            f"(or list(range(...)) for a Choice)."
+        )
+    if hasattr(spec, "rvs"):  # a scipy.stats distribution, RandomizedSearchCV's habit
+        return (
+            f"space[{key!r}] is a scipy.stats distribution ({type(spec).__name__}); tunewise "
+            "samples from its own definitions. Pass e.g. "
+            f"tunewise.space.Float({key!r}, 1e-3, 1e3, sampling='log') for a loguniform, "
+            f"tunewise.space.Int({key!r}, low, high) for a randint."
+        )
+    return (
+        f"space[{key!r}]={spec!r} is not a tunewise hyperparameter. Pass e.g. "
+        f"{{{key!r}: tunewise.space.Float({key!r}, 1e-3, 1e3, sampling='log')}}, a list "
+        "of values (a Choice), or a build(hp) function that returns the parameters."
+    )
 
 
 def _from_function(build: Callable[[HyperParameters], Any]) -> tuple[ParamsFor, str]:

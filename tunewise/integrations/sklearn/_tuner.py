@@ -2,10 +2,11 @@
 
 Same signature and behaviour as ``keras_tuner.SklearnTuner`` (``oracle``, ``hypermodel``,
 ``scoring``, ``metrics``, ``cv``, ``directory``, ``project_name``; ``search(X, y,
-sample_weight=None, groups=None)``; a trial's metrics are the means over the folds;
-``get_best_models`` returns the model fitted on the last fold, as Keras Tuner stores it), with
-tunewise's extras: every fold is reported (so a ``pruner`` can stop a configuration after its
-first folds), the fold-to-fold spread feeds the doctor, ``results_summary()`` returns a
+sample_weight=None, groups=None)``; a trial's metrics are the means over the folds, stored
+as its step 0; ``get_best_models`` returns the model fitted on the last fold, as Keras Tuner
+stores it), with tunewise's extras: with a ``pruner`` every fold is reported as a step (so
+it can stop a configuration after its first folds), the fold-to-fold spread
+(``score__std``) feeds the doctor, ``results_summary()`` returns a
 :class:`~tunewise.ResultsSummary`, and a finished project is never silently reloaded.
 """
 
@@ -30,8 +31,6 @@ from .._study_tuner import StudyTunerMixin
 from ..keras._hypermodel import HyperModel, as_hypermodel
 from ._cv import cross_validate_trial
 
-#: Trials whose last-fold model is kept on disk by default (the others are deleted).
-DEFAULT_KEEP_BEST_MODELS = 5
 _IGNORED_KWARGS = ("logger", "tuner_id", "max_model_size", "distribution_strategy")
 
 
@@ -51,7 +50,8 @@ class SklearnTuner(StudyTunerMixin):
         directory, project_name, overwrite, storage: where the study lives (by default the
             SQLite file ``<directory>/<project_name>/tunewise.db``), as for the Keras tuners.
         pruner: e.g. ``tunewise.schedulers.MedianPruner()``: asked after every fold.
-        keep_best_models: trials whose last-fold model stays on disk (for ``get_best_models``).
+        keep_best_models: how many of the best trials keep their last-fold model on disk
+            (for ``get_best_models``); None (the default, as Keras Tuner) keeps every one.
         verbose: 0 silent, 1 one line per trial.
     """
 
@@ -67,7 +67,7 @@ class SklearnTuner(StudyTunerMixin):
         overwrite: bool = False,
         storage: Any = None,
         pruner: Pruner | None = None,
-        keep_best_models: int = DEFAULT_KEEP_BEST_MODELS,
+        keep_best_models: int | None = None,
         verbose: int = 1,
         **kwargs: Any,
     ) -> None:
@@ -107,9 +107,11 @@ class SklearnTuner(StudyTunerMixin):
                 "or name one of the metrics functions."
             )
         self.cv = cv if cv is not None else KFold(5, shuffle=True, random_state=1)
-        if int(keep_best_models) < 0:
-            raise ValueError(f"keep_best_models={keep_best_models!r} must be >= 0.")
-        self.keep_best_models = int(keep_best_models)
+        if keep_best_models is not None and int(keep_best_models) < 0:
+            raise ValueError(
+                f"keep_best_models={keep_best_models!r} must be >= 0, or None to keep every "
+                "trial's model.")
+        self.keep_best_models = None if keep_best_models is None else int(keep_best_models)
         self.directory = os.fspath(directory) if directory is not None else "."
         self.project_name = project_name or "untitled_project"
         self.max_trials = self.oracle_settings.max_trials
@@ -187,7 +189,7 @@ class SklearnTuner(StudyTunerMixin):
             results = cross_validate_trial(
                 trial, models, None, X, y, splits, score_fn, self.metric_names,
                 fit_params=fit_params, prune=self.study.pruner is not None,
-                return_estimator=True,
+                return_estimator=True, report_folds=self.study.pruner is not None,
             )
             self.save_model(trial.trial_id, results[-1].estimator)
 
@@ -227,6 +229,8 @@ class SklearnTuner(StudyTunerMixin):
             return pickle.load(f)
 
     def _after_trial(self, study: Study, frozen: FrozenTrial) -> None:
+        if self.keep_best_models is None:
+            return
         ranked = rank_trials(study.trials, study.objective)
         keep = {t.number for t in ranked[: self.keep_best_models]}
         for t in study.trials:
@@ -242,7 +246,7 @@ class SklearnTuner(StudyTunerMixin):
         For a model fitted on all the data, fit ``hypermodel.build(best_hp)`` yourself, or use
         :class:`tunewise.sklearn.TunewiseSearchCV` (which refits).
         """
-        if num_models > self.keep_best_models:
+        if self.keep_best_models is not None and num_models > self.keep_best_models:
             raise ValueError(
                 f"num_models={num_models} but only the best keep_best_models="
                 f"{self.keep_best_models} trials keep their models; pass a larger "
