@@ -45,6 +45,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
 if TYPE_CHECKING:  # the storage (and SQLAlchemy) load when a command runs, not for --help
+    from .diagnostics import SearchHistory
     from .storage import Storage, StudyRecord
 
 
@@ -106,9 +107,16 @@ def find_databases(path: str) -> list[str]:
         )
         if nested:
             return [f"sqlite:///{os.path.abspath(p)}" for p in nested]
+        from .foreign._detect import keras_tuner_projects
+
+        hint = (
+            " It holds a Keras Tuner project: 'tunewise doctor PATH' diagnoses it and "
+            "'tunewise import PATH' copies it into tunewise storage."
+            if keras_tuner_projects(path) else ""
+        )
         raise UserError(
             f"No tunewise project at {path!r}: neither {direct!r} nor any "
-            f"{os.path.join(path, '*', DB_FILENAME)!r} exists."
+            f"{os.path.join(path, '*', DB_FILENAME)!r} exists.{hint}"
         )
     _missing(path)
 
@@ -172,30 +180,40 @@ def _cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
-def _holds_tunewise_files(path: str) -> bool:
-    """Whether the folder ``path`` holds a tunewise database (itself or a project's)."""
-    from .storage import DB_FILENAME
-
-    if not os.path.isdir(path):
-        return False
-    if os.path.isfile(os.path.join(path, DB_FILENAME)):
-        return True
-    return any(os.path.isfile(os.path.join(path, d, DB_FILENAME)) for d in os.listdir(path))
-
-
 def open_histories(
     path: str,
     study: str | None,
     objective: str | None = None,
     logs: Sequence[str] = (),
-) -> list[object]:
-    """The searches at PATH as ``SearchHistory`` objects: tunewise's studies, and (see the
-    module docstring) a Keras Tuner project's or an Optuna storage's, read-only."""
+) -> list[SearchHistory]:
+    """The searches at PATH as histories: tunewise's studies, a Keras Tuner project's and an
+    Optuna storage's (those read-only; see the module docstring). A folder of projects holds
+    either kind in each project folder: one with a ``tunewise.db`` is tunewise's (an imported
+    Keras Tuner project included), else one with an ``oracle.json`` is Keras Tuner's."""
     from .diagnostics import SearchHistory
     from .foreign import KERAS_TUNER, OPTUNA, detect, read_foreign
+    from .foreign._detect import keras_tuner_projects
     from .foreign._optuna import tables_at
+    from .storage import DB_FILENAME
 
-    kind = None if _holds_tunewise_files(path) else detect(path)
+    def tunewise_at(where: str) -> list[SearchHistory]:
+        return [SearchHistory.from_record(s, r) for s, r in open_studies(where, None)]
+
+    if not os.path.isdir(path):
+        kind = detect(path)
+    elif os.path.isfile(os.path.join(path, DB_FILENAME)):
+        kind = None  # tunewise's (an imported Keras Tuner project resumed by tunewise too)
+    else:
+        projects = keras_tuner_projects(path)
+        kind = KERAS_TUNER if projects else None
+        if projects and projects != [path]:  # a folder of projects: each of its own kind
+            found: list[SearchHistory] = []
+            if any(os.path.isfile(os.path.join(path, d, DB_FILENAME)) for d in os.listdir(path)):
+                found += tunewise_at(path)
+            for p in projects:
+                if not os.path.isfile(os.path.join(p, DB_FILENAME)):
+                    found += read_foreign(p, objective=objective, logs=logs)
+            return _only(found, study, path)
     if kind != KERAS_TUNER and (objective is not None or logs):
         raise UserError(
             f"--objective and --logs read a Keras Tuner project; {path!r} is not one."
@@ -204,20 +222,23 @@ def open_histories(
         return [SearchHistory.from_record(s, r) for s, r in open_studies(path, study)]
     if kind == OPTUNA and "://" in path and "tunewise_meta" in tables_at(path):
         # a server database holding both: tunewise's studies and Optuna's, by name
-        found = [SearchHistory.from_record(s, r) for s, r in open_studies(path, None)]
-        found += read_foreign(path)
-        chosen = [h for h in found if study is None or h.study_name == study]
-        if not chosen:
-            names = ", ".join(repr(h.study_name) for h in found[:10])
-            raise UserError(
-                f"No study named {study!r} at {path!r}; it holds {names}. Pass one of them to "
-                "--study, or leave --study out for all."
-            )
-        return chosen
+        return _only(tunewise_at(path) + read_foreign(path), study, path)
     return read_foreign(path, study, objective=objective, logs=logs)
 
 
-def _source_lines(history: object) -> list[str]:
+def _only(found: list[SearchHistory], study: str | None, path: str) -> list[SearchHistory]:
+    """The histories named ``study`` (all without one); a UserError naming those there are."""
+    chosen = [h for h in found if study is None or h.study_name == study]
+    if chosen:
+        return chosen
+    names = ", ".join(repr(h.study_name) for h in found[:10]) or "none"
+    raise UserError(
+        f"No study named {study!r} at {path!r}; it holds {names}. Pass one of them to "
+        "--study, or leave --study out for all."
+    )
+
+
+def _source_lines(history: SearchHistory) -> list[str]:
     """What the doctor says under a foreign search's report: where it was read from, the
     reader's notes, and the checks the stored facts could not feed."""
     from .foreign import foreign_info, not_run
@@ -227,7 +248,10 @@ def _source_lines(history: object) -> list[str]:
         return []
     kind = {"keras_tuner": "a Keras Tuner project", "optuna": "an Optuna storage"}.get(
         str(info.get("kind")), str(info.get("kind")))
-    lines = ["", f"Read from {kind} (read-only): {info.get('source')}"]
+    source = str(info.get("source"))
+    if os.path.isabs(source) and source.startswith(os.getcwd() + os.sep):
+        source = os.path.relpath(source)  # under the current folder: as short as given
+    lines = ["", f"Read from {kind} (read-only): {source}"]
     lines += [f"  note: {n}" for n in info.get("notes", [])]
     missing = not_run(history)
     if missing:
@@ -245,7 +269,7 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     from .foreign import foreign_info, not_run
 
     histories = open_histories(args.path, args.study, args.objective, args.logs or ())
-    reports = [(h, diagnose_history(h)) for h in histories]  # type: ignore[arg-type]
+    reports = [(h, diagnose_history(h)) for h in histories]
     if args.json:
         out = []
         for h, r in reports:

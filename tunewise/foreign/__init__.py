@@ -1,7 +1,7 @@
 """Searches other tuners ran, read as tunewise's :class:`~tunewise.diagnostics.SearchHistory`.
 
-Two sources, both read strictly read-only (nothing is created, locked for writing or changed;
-not even an access time is set on purpose):
+Two sources, both read strictly read-only (no file is created, changed or locked for writing,
+no table is created or altered):
 
 * a **Keras Tuner project directory** (keras-tuner 1.x: ``oracle.json``, ``tuner0.json``,
   ``trial_*/trial.json``), with the TensorBoard event files of its trials when there are

@@ -210,6 +210,7 @@ def read_keras_tuner(
     ``logs``: more folders to look for TensorBoard event files in (the ``TensorBoard``
     callback's ``log_dir``), beside the project directory itself. ``algorithm`` (random, grid,
     bayesian, hyperband) overrides what ``oracle.json`` tells."""
+    shown = os.path.normpath(path)  # as given (relative stays relative), for the report
     path = os.path.abspath(path)
     oracle_path = os.path.join(path, ORACLE_FILE)
     if not os.path.isfile(oracle_path):
@@ -344,7 +345,7 @@ def read_keras_tuner(
         trials=tuple(trials),
         space=tuple(space),
         settings=settings,
-        location=f"Keras Tuner project {path}",
+        location=f"Keras Tuner project {shown}",
     )
 
 

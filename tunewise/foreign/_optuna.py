@@ -5,7 +5,9 @@ Read-only, always: a SQLite file is opened from the URI ``file:<path>?mode=ro`` 
 in ``READ ONLY`` transactions; Optuna's own ``RDBStorage`` is never used (opening it may create
 or upgrade its tables). Only ``SELECT`` statements run.
 
-The mapping (Optuna 1.x to 4.x table layouts):
+The mapping (Optuna's current tables, tested with Optuna 5.1; the older ``studies.direction``,
+``trials.value`` and ``trial_intermediate_values.value`` columns and the distribution names
+before Optuna 3 are read too):
 
 * a study's directions (``study_directions``, or ``studies.direction`` before multi-objective)
   give the objective: named by ``study.set_metric_names`` when it was called, else ``value``
@@ -14,6 +16,7 @@ The mapping (Optuna 1.x to 4.x table layouts):
 * states: COMPLETE -> COMPLETED, FAIL -> FAILED, PRUNED, RUNNING and WAITING as they are;
 * each parameter's distribution (the latest one a trial used) -> ``Float``/``Int``/``Choice``
   /``Boolean``/``Fixed``; values decoded from Optuna's internal form (a categorical's index);
+  choices a ``Choice`` cannot hold (None, mixed types) become their text, said in ``not_run``;
 * intermediate values (``trial.report(value, step)``) -> the trial's steps, each holding the
   objective; a trial without any gets one step holding its values; the score is the value the
   objective returned (score rule ``last``);
@@ -27,7 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -170,15 +173,22 @@ def _json(text: Any) -> Any:
         return text
 
 
-def _attrs(conn: Connection, table: str, id_column: str, ids: Sequence[int],
+#: The trials of study ``:s``, as the filter of the per-trial tables.
+_OF_STUDY = "trial_id IN (SELECT trial_id FROM trials WHERE study_id = :s)"
+
+
+def _attrs(conn: Connection, table: str, study_id: int,
            tables: set[str]) -> dict[int, dict[str, Any]]:
+    """``{owner id: {key: value}}`` of a study's (``study_*``) or its trials' attributes."""
     out: dict[int, dict[str, Any]] = {}
-    if table not in tables or not ids:
+    if table not in tables:
         return out
+    key = conn.dialect.identifier_preparer.quote("key")  # a reserved word in some dialects
+    owner, where = (("study_id", "study_id = :s") if table.startswith("study")
+                    else ("trial_id", _OF_STUDY))
     rows = conn.execute(
-        sa.text(f'SELECT {id_column}, "key", value_json FROM {table} WHERE {id_column} IN :ids')
-        .bindparams(sa.bindparam("ids", expanding=True)),
-        {"ids": list(ids)},
+        sa.text(f"SELECT {owner}, {key}, value_json FROM {table} WHERE {where}"),
+        {"s": study_id},
     )
     for owner, key, value in rows:
         out.setdefault(int(owner), {})[str(key)] = _json(value)
@@ -225,9 +235,8 @@ def _timestamp(value: Any) -> float | None:
 def _read_study(conn: Connection, tables: set[str], location: str, study_id: int, name: str,
                 version: str | None) -> SearchHistory:
     directions = _directions(conn, tables, study_id)
-    system = _attrs(conn, "study_system_attributes", "study_id", [study_id], tables).get(
-        study_id, {})
-    user = _attrs(conn, "study_user_attributes", "study_id", [study_id], tables).get(study_id, {})
+    system = _attrs(conn, "study_system_attributes", study_id, tables).get(study_id, {})
+    user = _attrs(conn, "study_user_attributes", study_id, tables).get(study_id, {})
     names = system.get(_METRIC_NAMES)
     if not (isinstance(names, list) and len(names) == len(directions)
             and all(isinstance(n, str) and n for n in names)):
@@ -241,11 +250,11 @@ def _read_study(conn: Connection, tables: set[str], location: str, study_id: int
         {"s": study_id},
     ).all()
     ids = [int(r[0]) for r in trial_rows]
-    params = _params(conn, ids)
-    values = _values(conn, tables, ids)
-    steps = _intermediates(conn, tables, ids)
-    trial_user = _attrs(conn, "trial_user_attributes", "trial_id", ids, tables)
-    trial_system = _attrs(conn, "trial_system_attributes", "trial_id", ids, tables)
+    params = _params(conn, study_id)
+    values = _values(conn, tables, study_id)
+    steps = _intermediates(conn, tables, study_id)
+    trial_user = _attrs(conn, "trial_user_attributes", study_id, tables)
+    trial_system = _attrs(conn, "trial_system_attributes", study_id, tables)
 
     space: dict[str, HyperParameter] = {}
     encoders: dict[str, Any] = {}
@@ -389,32 +398,26 @@ def _first_seen(params: dict[int, dict[str, Any]], ids: Iterable[int]) -> list[s
     return seen
 
 
-def _params(conn: Connection, ids: Sequence[int]) -> dict[int, dict[str, tuple[float, Any]]]:
+def _params(conn: Connection, study_id: int) -> dict[int, dict[str, tuple[float, Any]]]:
     out: dict[int, dict[str, tuple[float, Any]]] = {}
-    if not ids:
-        return out
     rows = conn.execute(
         sa.text("SELECT trial_id, param_name, param_value, distribution_json FROM trial_params "
-                "WHERE trial_id IN :ids ORDER BY param_id")
-        .bindparams(sa.bindparam("ids", expanding=True)),
-        {"ids": list(ids)},
+                f"WHERE {_OF_STUDY} ORDER BY param_id"),
+        {"s": study_id},
     )
     for tid, pname, raw, dist in rows:
         out.setdefault(int(tid), {})[str(pname)] = (raw, _json(dist))
     return out
 
 
-def _values(conn: Connection, tables: set[str], ids: Sequence[int]) -> dict[int, dict[int, float]]:
+def _values(conn: Connection, tables: set[str], study_id: int) -> dict[int, dict[int, float]]:
     out: dict[int, dict[int, float]] = {}
-    if not ids:
-        return out
-    bind = sa.bindparam("ids", expanding=True)
     if "trial_values" in tables:
         kind = "value_type" if "value_type" in _columns(conn, "trial_values") else "NULL"
         rows = conn.execute(
             sa.text(f"SELECT trial_id, objective, value, {kind} FROM trial_values "
-                    "WHERE trial_id IN :ids").bindparams(bind),
-            {"ids": list(ids)},
+                    f"WHERE {_OF_STUDY}"),
+            {"s": study_id},
         )
         for tid, objective, value, vtype in rows:
             if value is None and vtype is None:
@@ -422,8 +425,7 @@ def _values(conn: Connection, tables: set[str], ids: Sequence[int]) -> dict[int,
             out.setdefault(int(tid), {})[int(objective)] = _number(value, vtype)
     elif "value" in _columns(conn, "trials"):  # Optuna 1.x: one objective, in the trials row
         rows = conn.execute(
-            sa.text("SELECT trial_id, value FROM trials WHERE trial_id IN :ids").bindparams(bind),
-            {"ids": list(ids)},
+            sa.text("SELECT trial_id, value FROM trials WHERE study_id = :s"), {"s": study_id}
         )
         for tid, value in rows:
             if value is not None:
@@ -432,18 +434,17 @@ def _values(conn: Connection, tables: set[str], ids: Sequence[int]) -> dict[int,
 
 
 def _intermediates(conn: Connection, tables: set[str],
-                   ids: Sequence[int]) -> dict[int, list[tuple[int, float]]]:
+                   study_id: int) -> dict[int, list[tuple[int, float]]]:
     out: dict[int, list[tuple[int, float]]] = {}
-    if "trial_intermediate_values" not in tables or not ids:
+    if "trial_intermediate_values" not in tables:
         return out
     columns = _columns(conn, "trial_intermediate_values")
     value = "intermediate_value" if "intermediate_value" in columns else "value"
     kind = "intermediate_value_type" if "intermediate_value_type" in columns else "NULL"
     rows = conn.execute(
         sa.text(f"SELECT trial_id, step, {value}, {kind} FROM trial_intermediate_values "
-                "WHERE trial_id IN :ids ORDER BY trial_id, step")
-        .bindparams(sa.bindparam("ids", expanding=True)),
-        {"ids": list(ids)},
+                f"WHERE {_OF_STUDY} ORDER BY trial_id, step"),
+        {"s": study_id},
     )
     for tid, step, v, vtype in rows:
         out.setdefault(int(tid), []).append((int(step), _number(v, vtype)))
