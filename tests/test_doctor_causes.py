@@ -298,3 +298,27 @@ def test_keras_abbreviated_metric_gets_the_same_name_live_and_in_the_doctor(tmp_
     finding = diagnose(tuner).get("objective-not-logged")
     assert finding.evidence["closest"] == "val_acc"
     assert "objective='val_acc'" in finding.fix
+
+
+def test_keras_tuners_key_error_without_curves_is_the_objective_not_logged():
+    """A Keras Tuner project read without TensorBoard logs: its failed trials hold only the
+    traceback of ``Objective.get_value``'s KeyError, and no metric names."""
+
+    def get_value(logs):  # as Keras Tuner 1.4's Objective.get_value: logs[self.name]
+        return logs["val_acc"]
+
+    def objective(hp):
+        hp.Float("x", 0.0, 1.0)
+        return get_value({})
+
+    study = tw.Study(tw.Objective("val_acc", "max"), storage="memory", verbose=0, seed=0,
+                     max_consecutive_failed_trials=4)
+    with pytest.raises(tw.errors.TooManyFailedTrialsError):
+        study.optimize(objective, max_trials=4)
+    report = study.diagnose()
+    finding = report.get("objective-not-logged")
+    assert finding is not None and finding.severity == "problem"
+    assert "KeyError" in finding.message and "val_acc" in finding.message
+    assert report.causes and report.causes[0].code == "objective-not-logged"
+    failed = report.get("failed-trials")
+    assert failed is None or failed.explained_by == "objective-not-logged"

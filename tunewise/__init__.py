@@ -37,6 +37,7 @@ _LAZY: dict[str, str] = {
     "ResultsSummary": ".engine",
     "Study": ".engine",
     "load_study": ".engine._loading",
+    "StopWhenConverged": ".diagnostics._stop_rule",
     # errors
     "FailedTrialError": ".errors",
     "FatalError": ".errors",
@@ -81,6 +82,7 @@ if TYPE_CHECKING:  # what static checkers and editors see: the same names, impor
     from . import applications as applications
     from . import config, errors, oracles, schedulers, tuners
     from . import engine as engine
+    from .diagnostics._stop_rule import StopWhenConverged
     from .engine import (
         ConsoleReporter,
         Executor,
@@ -174,6 +176,7 @@ __all__ = [
     "ResultsSummary",
     "SQLStorage",
     "Sampler",
+    "StopWhenConverged",
     "Storage",
     "Study",
     "TPESampler",

@@ -10,15 +10,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _checks_curves, _checks_search, _checks_setup
+from . import _checks_curves, _checks_search, _checks_setup, _convergence, _noise, _recommend
 from ._causes import DEMOTE, EXPLAINS, SUPPRESS, Explains, resolve
+from ._convergence import StopVerdict, stop_rule
 from ._model import SEVERITIES, SYMPTOMS, Check, Finding, Report, SearchHistory
+from ._recommend import Recommendation, recommend
+from ._stop_rule import StopWhenConverged
 
 #: Every check, in the order findings of equal severity are listed.
 CHECKS: list[Check] = [
     *_checks_setup.CHECKS,
     *_checks_search.CHECKS,
     *_checks_curves.CHECKS,
+    *_noise.CHECKS,
+    *_convergence.CHECKS,
+    *_recommend.CHECKS,
 ]
 
 
@@ -59,8 +65,13 @@ __all__ = [
     "Check",
     "Explains",
     "Finding",
+    "Recommendation",
     "Report",
     "SearchHistory",
+    "StopVerdict",
+    "StopWhenConverged",
     "diagnose",
     "diagnose_history",
+    "recommend",
+    "stop_rule",
 ]

@@ -100,6 +100,8 @@ EXPLAINS: tuple[Explains, ...] = (
              "the noise is larger than the gaps a new best would have to beat"),
     Explains("noisy-evaluations", "stagnation", DEMOTE, always,
              "the noise is larger than the gaps a new best would have to beat"),
+    Explains("noisy-objective", "noisy-evaluations", DEMOTE, always,
+             "the same noise: its pooled estimate and the luck of the best stay as a note"),
 )
 
 _ORDER = {s: i for i, s in enumerate(SEVERITIES)}

@@ -13,6 +13,7 @@ from ..schedulers import job_of
 from ..schedulers._planning import MODEL_MIN_EXTRA, model_budget
 from ..space import Choice, Float, HyperParameter, Int, config_key, count_configurations
 from ..trial import FrozenTrial, TrialState
+from ._checks_setup import keras_tuner_missing
 from ._model import Check, Finding, SearchHistory
 from ._stats import spearman
 
@@ -298,7 +299,8 @@ def _failure_kind(reason: str | None) -> str:
     if re.search(r"was (nan|inf|-inf) at step", text):
         return "nan-or-inf"
     if ("never reported" in text or "not in the metrics the model logs" in text
-            or "Objective value missing in metrics reported to the Oracle" in text):
+            or "Objective value missing in metrics reported to the Oracle" in text
+            or keras_tuner_missing(text)):
         return "objective-missing"
     if "worker running trial" in text:
         return "worker-died"

@@ -57,6 +57,9 @@ _ORACLE_MISSING = re.compile(
     r"Objective value missing in metrics reported to the Oracle, expected: .*?, found: (.*)"
 )
 _QUOTED = re.compile(r"'([^']*)'|\"([^\"]*)\"")
+#: Keras Tuner 1.4's ``Objective.get_value`` on logs without the objective: ``KeyError: 'x'``
+#: as the traceback's last line (a project read by :mod:`tunewise.foreign`).
+_KT_KEY_ERROR = re.compile(r"\bget_value\b[\s\S]*KeyError: '([^']+)'\s*$")
 _VAL = ("val_", "validation_")
 
 
@@ -95,7 +98,17 @@ def _missing(h: SearchHistory, t: FrozenTrial) -> tuple[list[str], set[str]] | N
         found = {a or b for a, b in _QUOTED.findall(oracle.group(1).splitlines()[0])}
         missing = [n for n in h.objective.names if n not in found]
         return (missing, found) if missing else None
+    key = keras_tuner_missing(reason)
+    if key in h.objective.names:
+        return [key], logged
     return None
+
+
+def keras_tuner_missing(reason: str | None) -> str | None:
+    """The objective a Keras Tuner trial's traceback says was missing from its logs (the
+    ``KeyError`` of its ``Objective.get_value``), else None."""
+    m = _KT_KEY_ERROR.search(reason or "")
+    return m.group(1) if m else None
 
 
 def check_objective_not_logged(h: SearchHistory) -> list[Finding]:
@@ -113,7 +126,13 @@ def check_objective_not_logged(h: SearchHistory) -> list[Finding]:
         close = closest_name(name, names)
         has_val = any(n.startswith(_VAL) for n in names)
         ids = [t.trial_id for t in trials]
-        if not names:
+        if not names and all(keras_tuner_missing(t.reason) for t in trials):
+            what = ("failed with Keras Tuner's KeyError for it (the names the model logged "
+                    "were not stored)")
+            fix = (f"Check that model.compile(metrics=[...]) logs {name!r} (validation "
+                   "metrics need validation_data), or pass the logged name as objective=; "
+                   "a TensorBoard callback in search() keeps every epoch's names.")
+        elif not names:
             what = "reported no metric at all"
             fix = (f"Return the objective from the objective function (a number, or a dict "
                    f"holding {name!r}), or call trial.report(step, {{{name!r}: value}}).")

@@ -1,7 +1,6 @@
 """Should the search go on? An upper bound on the improvement still to gain, against the noise.
 
-The rule (a regret bound in the manner of Optuna's Terminator; Ax's global stopping asks the
-same question of the best's recent improvement): with the noise-aware model of the results
+The rule (a regret bound in the manner of Optuna's Terminator): with the noise-aware model of the results
 (:func:`._noise.fit_model`), the true mean of any configuration ``x`` lies, with high
 probability, within ``mean(x) +- beta * sd(x)`` (latent sd, noise excluded). The best
 configuration anywhere is then at most ``max_x UCB(x)``, and the recommended one (the
@@ -18,7 +17,9 @@ objectives, with a tolerance of 1% of the spread from the median trial to the be
 * otherwise: **go on** (``may-improve``): up to ``bound`` may remain, with where the model
   expects it (the configuration giving the largest UCB).
 
-Both are INFO: advice, not a fault. ``max_x UCB`` is searched over a scrambled Sobol sweep of
+Both are INFO: advice, not a fault. The evidence also gives, in the manner of Ax's
+improvement-based global stopping, how much the best predicted mean gained over the last
+``RECENT_WINDOW`` trials (``recent_gain``; under the same model, so noise does not inflate it). ``max_x UCB`` is searched over a scrambled Sobol sweep of
 the space (a fixed scramble: the rule is a pure function of the history), perturbations of
 the best trials, the evaluated configurations, and the whole space when it is small and
 finite.
@@ -47,7 +48,7 @@ from scipy import stats
 
 from ..space import count_configurations, iter_configurations
 from ._model import Check, Finding, SearchHistory
-from ._noise import ResultsModel, fit_model
+from ._noise import ResultsModel, fit_model, single_threaded_blas
 
 #: Confidence multiplier of the bounds (latent sd units).
 BETA = 1.5
@@ -64,6 +65,8 @@ N_CENTERS = 5
 N_PER_CENTER = 64
 LOCAL_SCALES = (0.02, 0.1)
 ENUMERATE_LIMIT = 4096
+#: Trials (the newest, by number) whose gain to the best predicted mean the evidence reports.
+RECENT_WINDOW = 5
 #: Fixed scramble and generator: the rule is a pure function of the history.
 CANDIDATE_SEED = 20240917
 
@@ -96,6 +99,7 @@ class StopVerdict:
     beta: float
     n_trials: int
     sign: int
+    recent_gain: float | None = None
 
     def value(self, goodness: float) -> float:
         """A goodness level in the objective's own units."""
@@ -113,6 +117,8 @@ class StopVerdict:
             "best_upper_bound_at": self.upper_values,
             "recommended_lower_bound": _num(self.value(self.lower)),
             "recommended_trial": self.recommended_trial,
+            "recent_gain": None if self.recent_gain is None else _num(self.recent_gain),
+            "recent_window": RECENT_WINDOW,
         }
 
 
@@ -151,11 +157,12 @@ def stop_rule(history: SearchHistory, beta: float = BETA) -> StopVerdict | None:
 
 def verdict_from_model(history: SearchHistory, model: ResultsModel, beta: float = BETA) -> StopVerdict:
     """The stop rule on a fitted model."""
-    mean, sd = model.predict_trials()
+    with single_threaded_blas():
+        mean, sd = model.predict_trials()
+        cand = _candidates(model)
+        cmean, csd = model.predict(cand)
     lcb = mean - beta * sd
     best = int(np.argmax(lcb))
-    cand = _candidates(model)
-    cmean, csd = model.predict(cand)
     ucb = cmean + beta * csd
     top = int(np.argmax(ucb))
     bound = max(0.0, float(ucb[top] - lcb[best]))
@@ -164,6 +171,9 @@ def verdict_from_model(history: SearchHistory, model: ResultsModel, beta: float 
     tolerance = REL_TOLERANCE * float(goods.max() - np.median(goods))
     threshold = max(noise, tolerance)
     upper_values = model.encoding.config_from_unit(_unit_of(model, cand[top]))
+    numbers = np.array([t.number for t in model.trials])
+    older = numbers < np.sort(numbers)[-RECENT_WINDOW] if len(numbers) > RECENT_WINDOW else None
+    recent_gain = None if older is None else float(mean.max() - mean[older].max())
     return StopVerdict(
         stop=bound <= threshold,
         bound=bound,
@@ -178,6 +188,7 @@ def verdict_from_model(history: SearchHistory, model: ResultsModel, beta: float 
         beta=beta,
         n_trials=len(model.trials),
         sign=history.objective.sign,
+        recent_gain=recent_gain,
     )
 
 
@@ -200,8 +211,9 @@ def check_convergence(h: SearchHistory) -> list[Finding]:
     v = stop_rule(h)
     if v is None:
         return []
-    name = h.objective.describe()
-    what = "the noise" if v.threshold == v.noise else "1% of the spread of the scores"
+    name = getattr(h.objective, "name", "the objective")
+    what = ("1% of the spread of the scores" if v.threshold != v.noise else
+            "the noise the model learned" if v.noise_source == "model" else "the noise")
     if v.stop:
         return [Finding(
             "convergence-stop", "info",

@@ -39,7 +39,8 @@ class Recommendation:
 
     ``predicted`` is the model's mean for ``trial_id``'s configuration and ``interval`` a 95%
     interval (low, high) for its true mean; ``observed`` its score. ``luckiest_*`` describe the
-    trial with the best score (the same trial when the model agrees). ``re_evaluate``: trial
+    modelled trial with the best score (the same trial when the model agrees; with a
+    scheduler's budgets, the modelled trials are those at the largest budget). ``re_evaluate``: trial
     ids, best predicted first, whose intervals overlap the recommended one's (empty when the
     recommendation stands clear); ``predictions`` maps each of the top trials to
     ``(predicted, low, high)``.
@@ -85,7 +86,10 @@ def recommend(history: SearchHistory) -> Recommendation | None:
         return None
     mean, sd = model.predict_trials()
     sign = history.objective.sign
-    value = lambda g: -float(g) * sign  # noqa: E731 - goodness back to the objective's units
+
+    def value(goodness: float) -> float:  # back to the objective's own units
+        return -float(goodness) * sign
+
     low, high = mean - Z95 * sd, mean + Z95 * sd
     order = np.argsort(-mean, kind="stable")
     best = int(order[0])

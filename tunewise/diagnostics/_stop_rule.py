@@ -27,8 +27,8 @@ class StopWhenConverged:
     doctor's model of the results and computes the stop rule; when the bound on the
     improvement still to gain is at most the noise of one evaluation (or, for a noise-free
     objective, 1% of the scores' spread), it says so in one line and stops the search: no new
-    trial starts, the running ones finish and are stored (``optimize`` returns as at
-    ``max_trials``).
+    trial starts, the running ones finish and are stored, and ``optimize`` returns (see
+    :func:`request_stop`).
 
     Keras tuners and the scikit-learn tuner run ``study.optimize`` themselves and take no
     study callbacks; call it from the Keras tuner's ``on_trial_end`` hook instead (it accepts
@@ -89,7 +89,8 @@ class StopWhenConverged:
 def request_stop(study: Any) -> None:
     """Ask ``study`` to start no new trial: ``study.stop()`` where the engine has it, else by
     closing this run's ``max_trials`` at the slots already taken (the storage then refuses a
-    new trial and the loop ends as at ``max_trials``, letting the running trials finish)."""
+    new trial and the loop ends as at ``max_trials``, letting the running trials finish; the
+    run log then says ``stopped_because="max_trials"``)."""
     stop = getattr(study, "stop", None)
     if callable(stop):
         stop()

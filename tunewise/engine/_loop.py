@@ -38,8 +38,10 @@ class Limits:
     started: float
 
     def reached(self, study: Study) -> str | None:
-        """``"max_trials"`` or ``"timeout"`` when a limit stops new trials, else None.
-        Stored re-runs never count toward ``max_trials``: they run while any is left."""
+        """``"stop_requested"``, ``"max_trials"`` or ``"timeout"`` when one stops new trials,
+        else None. Stored re-runs never count toward ``max_trials``: they run while any is left."""
+        if study.stop_requested:
+            return "stop_requested"
         if (
             self.max_trials is not None
             and study.n_slots >= self.max_trials
@@ -233,7 +235,7 @@ def optimize(
 
         callbacks = [*callbacks, StallWatcher()]
     study.ensure_heartbeat()
-    study.max_trials, study.full = max_trials, False
+    study.max_trials, study.full, study.stop_requested = max_trials, False, False
     study.reporter.search_started(max_trials, finished_slots(study), study.best_trial, timeout)
     stopped = "error"
     asked_before = set(study.running)  # ask()ed by the caller: not this search's to cut

@@ -202,6 +202,7 @@ class Study:
         """This worker's running trials by number: the live objects (the truth for them)."""
         self.max_trials: int | None = None  # the limit of the running optimize() call
         self.full = False  # the storage refused a trial: the study has max_trials
+        self.stop_requested = False  # stop() was called: the running optimize starts no trial
         self._heartbeat: Heartbeat | None = None
         self._next_stale_check = 0.0
         if opened.resumed:
@@ -323,6 +324,12 @@ class Study:
         from ..diagnostics import diagnose
 
         return diagnose(self)
+
+    def stop(self) -> None:
+        """Start no new trial in the running ``optimize`` (those running finish and are stored;
+        ``optimize`` returns, its run logged as ``stopped_because="stop_requested"``). For
+        callbacks, e.g. :class:`tunewise.StopWhenConverged`."""
+        self.stop_requested = True
 
     # ------------------------------------------------------------------ the parts' glue
     def say(self, note: str | None) -> None:
