@@ -268,7 +268,12 @@ def check_noisy_objective(h: SearchHistory) -> list[Finding]:
         evidence["jitter_trials"] = len(jitters)
     noise = max(sources.values(), default=0.0)
     goods = [h.goodness(t.score) for t in ranked]  # type: ignore[arg-type]
-    gap, spread = goods[0] - goods[NOISY_GAP_RANK - 1], goods[0] - float(np.median(goods))
+    # The gap is to the 3rd-best distinct score: trials that tie exactly (an accuracy of
+    # 394/397 three times) are equally good, which is no sign of noise.
+    distinct = sorted(set(goods), reverse=True)
+    if len(distinct) < NOISY_GAP_RANK:
+        return []
+    gap, spread = distinct[0] - distinct[NOISY_GAP_RANK - 1], goods[0] - float(np.median(goods))
     if noise <= 0 or noise < gap or noise < NOISE_MIN_SHARE * spread:
         return []
     folds = any(CV_FOLDS in t.attrs for t in ranked)

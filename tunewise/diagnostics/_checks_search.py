@@ -446,9 +446,11 @@ def check_boundary_optimum(h: SearchHistory) -> list[Finding]:
 
     It is a **warning** (a direct reason the best cannot improve: the search cannot go where
     the best values are) when the evidence is strong, that is the top trials pile at the edge
-    and the trend points toward it, or the trend alone is at least ``EDGE_STRONG_TREND``, and
+    and the trend points toward it (rank correlation at least ``EDGE_TREND``), or the trend alone is at least ``EDGE_STRONG_TREND``, and
     the bound is not a natural limit. It stays **info** when the evidence is weak (a moderate
-    trend without a pile, or a pile against the trend) or the bound is a natural limit, by
+    trend without a pile, or a pile without a trend of at least ``EDGE_TREND``: on a grid of
+    four values, two of the top three at its last one happen by luck one time in six) or
+    the bound is a natural limit, by
     this rule (:func:`_natural_limit`):
 
     * any bound of an ordered ``hp.Choice``: its values are the ones there are to choose;
@@ -488,12 +490,12 @@ def check_boundary_optimum(h: SearchHistory) -> list[Finding]:
             continue
         bound = _bound(hp, edge)
         natural = _natural_limit(hp, edge, bound)
-        strong = (pile and toward_edge > 0) or toward_edge >= EDGE_STRONG_TREND
+        strong = (pile and toward_edge >= EDGE_TREND) or toward_edge >= EDGE_STRONG_TREND
         if natural:
             note = f" ({natural}: if so, this is fine)"
         elif not strong:
             note = " (weak evidence: " + ("only a moderate trend points there" if not pile
-                                          else "the trend does not point there") + ")"
+                                          else "the trend toward it is weak") + ")"
         else:
             note = ""
         findings.append(

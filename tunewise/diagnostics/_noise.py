@@ -344,7 +344,12 @@ def check_noisy_evaluations(h: SearchHistory) -> list[Finding]:
     if not noise.measured:
         return []
     goods = np.array([h.goodness(t.score) for t in ranked], float)  # type: ignore[arg-type]
-    gap = float(goods[0] - goods[GAP_RANK - 1])
+    # The gap is to the 3rd-best distinct score: exact ties (an accuracy of 394/397 three
+    # times) are equally good trials, no sign of noise.
+    distinct = np.unique(goods)[::-1]
+    if len(distinct) < GAP_RANK:
+        return []
+    gap = float(distinct[0] - distinct[GAP_RANK - 1])
     spread = float(goods[0] - np.median(goods))
     if noise.sd < NOISE_MIN_SHARE * spread:
         return []
