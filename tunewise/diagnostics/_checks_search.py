@@ -53,6 +53,9 @@ EDGE_TREND = 0.5
 #: evidence on its own, without a pile of top trials at the edge.
 EDGE_STRONG_TREND = 0.8
 MIN_TRIALS_FOR_EDGE = 8
+#: A stalled search is "not converged yet" (rather than "converged") when the stop rule's
+#: bound on the improvement left is at least this many times its noise threshold.
+STAGNATION_ROOM = 2.0
 
 #: A linear range spanning this many orders of magnitude puts nearly every sample in the top
 #: decade (90% of them for 3 orders), so the small values are never tried.
@@ -626,6 +629,25 @@ def check_stagnation(h: SearchHistory, others: list[Finding]) -> list[Finding]:
                 f"why: {', '.join(causes)}.",
                 {**evidence, "explained_by": causes},
                 "Fix those first; more trials of the same search will not help.",
+            )
+        ]
+    go_on = next((f for f in others if f.code == "may-improve"), None)
+    bound = go_on.evidence.get("bound") if go_on else None
+    threshold = go_on.evidence.get("threshold") if go_on else None
+    if (isinstance(bound, float) and isinstance(threshold, float)
+            and bound >= STAGNATION_ROOM * threshold):
+        # The stop rule's model sees clear room left (not a bound just above the noise):
+        # say so, not "converged".
+        return [
+            Finding(
+                "stagnation",
+                "info",
+                f"The best has not improved for {stalled} trials and nothing in the history "
+                f"explains it, but the model of the results still sees room (up to "
+                f"{bound:.3g}, see may-improve): the search has not converged yet.",
+                {**evidence, "stop_rule": "may-improve"},
+                "Go on with a model-based sampler (tw.GPSampler()), which explores where "
+                "the room is; tw.StopWhenConverged() stops when it is gone.",
             )
         ]
     return [
