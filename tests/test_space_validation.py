@@ -421,7 +421,6 @@ def test_a_definition_mistake_stops_a_keras_search(tmp_path):
         ({"n_trials": 20}, "tunewise calls it max_trials"),
         ({"max_trials": 20}, "study.optimize(fn, max_trials=20)"),
         ({"direction": "maximize"}, 'tw.Objective("score", "max")'),
-        ({"directions": ["maximize", "minimize"]}, 'tw.Objective("b", "min")'),
         ({"timeout": 60}, "study.optimize(fn, timeout=60)"),
         ({"load_if_exists": True}, "resumes the stored study"),
         ({"sampelr": None}, "did you mean 'sampler'?"),

@@ -53,7 +53,8 @@ def test_constants_are_distinct_plain_strings():
     assert constants == set(ta.ALL_KEYS) | set(metric)
     expected = {"epochs_asked", "epochs_run", "stopped_early", "early_stopping", "cv_folds",
                 "pruned_at_step", "interrupted", "cut_by_crash", "budget", "initial_budget",
-                "rung", "parent", "bracket", "bracket_index"}
+                "rung", "parent", "bracket", "bracket_index", "constraints",
+                "failed_infeasible"}
     assert set(ta.ALL_KEYS) == expected
     assert (ta.SPREAD_SUFFIX, ta.EXECUTIONS) == ("__std", "executions")
     assert ta.spread_name("val_loss") == "val_loss__std"

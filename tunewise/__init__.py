@@ -58,6 +58,7 @@ _LAZY: dict[str, str] = {
     # objectives, oracles, samplers, the space, storages, trials
     "MultiObjective": ".objective",
     "Objective": ".objective",
+    "ParetoObjective": ".objective",
     "infer_direction": ".objective",
     "make_objective": ".objective",
     "Oracle": ".oracles",
@@ -65,6 +66,7 @@ _LAZY: dict[str, str] = {
     "AutoSampler": ".samplers",
     "GPSampler": ".samplers",
     "GridSampler": ".samplers",
+    "ParEGOSampler": ".samplers",
     "RandomSampler": ".samplers",
     "Sampler": ".samplers",
     "TPESampler": ".samplers",
@@ -111,9 +113,23 @@ if TYPE_CHECKING:  # what static checkers and editors see: the same names, impor
         Tuner,
     )
     from .integrations.sklearn import SklearnTuner as SklearnTuner
-    from .objective import MultiObjective, Objective, infer_direction, make_objective
+    from .objective import (
+        MultiObjective,
+        Objective,
+        ParetoObjective,
+        infer_direction,
+        make_objective,
+    )
     from .oracles import Oracle, synchronized
-    from .samplers import AutoSampler, GPSampler, GridSampler, RandomSampler, Sampler, TPESampler
+    from .samplers import (
+        AutoSampler,
+        GPSampler,
+        GridSampler,
+        ParEGOSampler,
+        RandomSampler,
+        Sampler,
+        TPESampler,
+    )
     from .space import HyperParameter, HyperParameters
     from .storage import InMemoryStorage, SQLStorage, Storage
     from .trial import FrozenTrial, Trial, TrialState
@@ -169,6 +185,8 @@ __all__ = [
     "MultiObjective",
     "Objective",
     "Oracle",
+    "ParEGOSampler",
+    "ParetoObjective",
     "ProcessExecutor",
     "RandomSampler",
     "RandomSearch",
@@ -192,6 +210,7 @@ __all__ = [
     "load_study",
     "make_objective",
     "oracles",
+    "pareto",
     "schedulers",
     "synchronized",
     "tuners",

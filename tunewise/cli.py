@@ -2,7 +2,8 @@
 
     tunewise list PATH                     studies stored at PATH
     tunewise summary PATH [--study S]      the best trials of each study
-    tunewise trials PATH [--state STATE]   every trial (completed, failed, pruned, running)
+    tunewise trials PATH [--state STATE]   every trial (completed, failed, pruned, running);
+                                           --front: the Pareto front, with each objective
     tunewise doctor PATH [--json]          why each study's best objective is (not) improving;
                                            PATH may be a Keras Tuner project directory or an
                                            Optuna storage too (--fail-on warning|problem: exit 1
@@ -42,7 +43,7 @@ import os
 import re
 import sys
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 if TYPE_CHECKING:  # the storage (and SQLAlchemy) load when a command runs, not for --help
     from .diagnostics import SearchHistory
@@ -364,6 +365,8 @@ def _cmd_trials(args: argparse.Namespace) -> int:
     for storage, record in open_studies(args.path, args.study):
         history = SearchHistory.from_record(storage, record)
         table = trials_table(history)
+        if args.front:
+            table = _front_table(history, table)
         state_at = table["columns"].index("state")
         rows = [r for r in table["rows"] if args.state is None or r[state_at] == args.state.upper()]
         matched += len(rows)
@@ -374,6 +377,7 @@ def _cmd_trials(args: argparse.Namespace) -> int:
             ]
             continue
         which = f" {args.state.lower()}" if args.state else ""
+        which += f" on the {table['front_of']}" if args.front else ""
         print(f"Study {record.name!r} ({storage.location}): {len(rows)}{which} of "
               f"{len(history.trials)} trials")
         if rows:
@@ -382,6 +386,35 @@ def _cmd_trials(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(out, indent=2, default=str))
     return 0 if matched else 1
+
+
+def _front_table(history: SearchHistory, table: dict[str, Any]) -> dict[str, Any]:
+    """``table`` cut to the Pareto front's trials (:func:`tunewise.pareto.pareto_front` under
+    the objective's components; one objective: the trials tied at the best), each objective's
+    value at the trial's scored step as a column after the state."""
+    from .engine._frames import json_safe
+    from .objective import components
+    from .pareto import pareto_front
+
+    objectives = components(history.objective)
+    front = {t.number: t for t in pareto_front(history.trials, objectives)}
+    columns = list(table["columns"])
+    number_at, after = columns.index("number"), columns.index("state") + 1
+    names = [o.name for o in objectives]
+    rows = []
+    for row in table["rows"]:
+        t = front.get(row[number_at])
+        if t is None:
+            continue
+        step = next((s for s in t.steps if s.step == t.best_step), None)
+        metrics = step.metrics if step is not None else {}
+        rows.append([*row[:after], *(json_safe(metrics.get(n)) for n in names), *row[after:]])
+    text = ", ".join(o.describe() for o in objectives)
+    return {
+        "columns": [*columns[:after], *names, *columns[after:]],
+        "rows": rows,
+        "front_of": f"Pareto front of {text}" if len(objectives) > 1 else f"best {text}",
+    }
 
 
 def _cell(value: object, width: int = 40) -> str:
@@ -652,6 +685,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--study", help="only this study")
     p.add_argument("--state", type=str.lower, choices=_STATES, help="only trials in this state")
     p.add_argument("--json", action="store_true", help="print the trials as JSON")
+    p.add_argument("--front", action="store_true",
+                   help="only the Pareto front (completed, feasible, non-dominated trials), "
+                   "with each objective's value")
     p.set_defaults(run=_cmd_trials)
 
     p = sub.add_parser(

@@ -2,9 +2,10 @@
 
 A direction is one of the plain strings ``"min"`` and ``"max"``. ``make_objective`` turns what a
 user passes as ``objective=`` (``None``, a metric name, an ``Objective``, a Keras Tuner
-objective, or a list of these) into an ``Objective`` or a ``MultiObjective``. Metric names given
-as strings get their direction from ``infer_direction``; a name it does not know is an error
-that says how to spell the direction out, never a silent guess.
+objective, or a list of these) into an ``Objective`` or a ``MultiObjective`` (Keras Tuner's
+sum); ``pareto_objective`` makes a ``ParetoObjective`` (several objectives, a Pareto front).
+Metric names given as strings get their direction from ``infer_direction``; a name it does not
+know is an error that says how to spell the direction out, never a silent guess.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import difflib
 import re
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -281,6 +282,160 @@ class MultiObjective:
     __str__ = __repr__
 
 
+@dataclass(frozen=True, repr=False)
+class ParetoObjective:
+    """Several objectives searched for their Pareto front (no single combined value).
+
+    A trial's point is its values of the component objectives at one step (the last step
+    that reports them all); trial A dominates trial B when A is at least as good on every
+    objective and strictly better on one. The front is the completed, feasible trials that no
+    other such trial dominates (see :mod:`tunewise.pareto`). Built by
+    ``Study(objective=[...], pareto=True)`` or ``Study(objective=[names], directions=[...])``.
+
+    There is no scalar score: ``value_from`` is always None and trials of a Pareto study are
+    stored without one (``score`` None, ``best_step`` the step of their point).
+    ``sign``/``direction`` are those of the scalarisations model-based samplers minimise
+    (``+1``/``"min"``).
+    """
+
+    objectives: tuple[Objective, ...]
+    name: str = "pareto"
+
+    def __post_init__(self) -> None:
+        objectives = tuple(self.objectives)
+        if len(objectives) < 2:
+            raise ValueError(
+                "A Pareto search needs at least two objectives; with one, pass it alone "
+                "(objective=tw.Objective(name, direction))."
+            )
+        for objective in objectives:
+            if not isinstance(objective, Objective):
+                raise TypeError(
+                    "ParetoObjective components must be Objective instances, got "
+                    f"{type(objective).__name__}."
+                )
+        names = [o.name for o in objectives]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(
+                f"The objectives list the metric(s) {repeated} more than once; a Pareto search "
+                "takes each metric once."
+            )
+        object.__setattr__(self, "objectives", objectives)
+
+    @property
+    def direction(self) -> str:
+        """``"min"``: the direction of the scalarisations samplers model (see the class)."""
+        return "min"
+
+    @property
+    def sign(self) -> int:
+        return 1
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The component metric names, in order (the order of a trial's values)."""
+        return tuple(o.name for o in self.objectives)
+
+    @property
+    def directions(self) -> tuple[str, ...]:
+        return tuple(o.direction for o in self.objectives)
+
+    def value_from(self, metrics: Mapping[str, float]) -> float | None:
+        """Always None: several objectives have no single value (see :meth:`values_from`)."""
+        return None
+
+    def values_from(self, metrics: Mapping[str, float]) -> tuple[float, ...] | None:
+        """The components' values (as reported, not sign-flipped), or None unless all are in
+        ``metrics``."""
+        values = tuple(o.value_from(metrics) for o in self.objectives)
+        return None if any(v is None for v in values) else values  # type: ignore[return-value]
+
+    def has_value(self, logs: Mapping[str, float]) -> bool:
+        """Whether ``logs`` hold every component metric."""
+        return self.values_from(logs) is not None
+
+    get_value = value_from
+
+    def describe(self) -> str:
+        """E.g. ``Pareto front of val_accuracy (max), latency (min)``."""
+        return "Pareto front of " + ", ".join(o.describe() for o in self.objectives)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "type": "ParetoObjective",
+            "name": self.name,
+            "objectives": [o.get_config() for o in self.objectives],
+        }
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> ParetoObjective:
+        _check_type(config, "ParetoObjective")
+        objectives = tuple(Objective.from_config(c) for c in config["objectives"])
+        return cls(objectives, config.get("name", "pareto"))
+
+    def __repr__(self) -> str:
+        inner = ", ".join(repr(o) for o in self.objectives)
+        return f"ParetoObjective([{inner}])"
+
+    __str__ = __repr__
+
+
+def components(objective: Any) -> tuple[Objective, ...]:
+    """The single objectives an objective is made of: a ``MultiObjective``'s or a
+    ``ParetoObjective``'s components, else the objective itself."""
+    return tuple(getattr(objective, "objectives", (objective,)))
+
+
+def pareto_objective(spec: Any, directions: Sequence[Any] | None = None) -> ParetoObjective:
+    """``Study(objective=spec, pareto=True)`` or ``Study(objective=spec, directions=...)`` as a
+    ``ParetoObjective``.
+
+    ``spec`` is a list of names or ``Objective`` s (a ``MultiObjective``'s components are
+    taken), or None with ``directions`` (names ``objective_0``, ``objective_1``..., as an
+    Optuna objective returning a tuple). With ``directions`` (Optuna's spellings accepted:
+    ``"maximize"``, ``"minimize"``), each gives its objective's direction: a string name takes
+    it as is (no inference), an ``Objective`` must agree with it.
+    """
+    if isinstance(spec, ParetoObjective):
+        parts: list[Any] = list(spec.objectives)
+    elif isinstance(spec, MultiObjective):
+        parts = list(spec.objectives)
+    elif spec is None:
+        if directions is None:
+            raise ValueError(
+                "pareto=True needs the objectives: objective=[...] or directions=[...]."
+            )
+        parts = [f"objective_{i}" for i in range(len(directions))]
+    elif isinstance(spec, (list, tuple)):
+        parts = list(spec)
+    else:
+        raise ValueError(
+            f"A Pareto search needs several objectives; objective={spec!r} is one. Pass a list: "
+            'objective=[tw.Objective("acc", "max"), tw.Objective("latency", "min")].'
+        )
+    if directions is not None:
+        if isinstance(directions, str) or len(directions) != len(parts):
+            raise ValueError(
+                f"directions={directions!r} must give one direction per objective "
+                f"({len(parts)}: {', '.join(map(str, parts))})."
+            )
+        made = []
+        for part, direction in zip(parts, directions):
+            wanted = _normalise_direction(direction)
+            if isinstance(part, str):
+                made.append(Objective(part, wanted))
+                continue
+            objective = _single(part)
+            if objective.direction != wanted:
+                raise ValueError(
+                    f"{objective!r} disagrees with its direction {direction!r} in directions=."
+                )
+            made.append(objective)
+        return ParetoObjective(tuple(made))
+    return ParetoObjective(tuple(_single(p) for p in parts))
+
+
 def _check_type(config: Mapping[str, Any], expected: str) -> None:
     found = config.get("type", expected)
     if found != expected:
@@ -301,7 +456,7 @@ def _single(spec: Any) -> Objective:
                 f'"{spec}".'
             )
         return Objective(spec, direction)
-    is_container = isinstance(spec, (MultiObjective, list, tuple, Mapping))
+    is_container = isinstance(spec, (MultiObjective, ParetoObjective, list, tuple, Mapping))
     if not is_container and hasattr(spec, "name") and hasattr(spec, "direction"):
         return Objective(spec.name, spec.direction)
     raise TypeError(
@@ -311,17 +466,18 @@ def _single(spec: Any) -> Objective:
     )
 
 
-def make_objective(spec: Any) -> Objective | MultiObjective:
+def make_objective(spec: Any) -> Objective | MultiObjective | ParetoObjective:
     """Turn a user's ``objective=`` argument into an ``Objective`` or ``MultiObjective``.
 
     ``None`` gives ``Objective("default_objective", "min")`` (Keras Tuner's rule); a string gets
     its direction from ``infer_direction``; objects with ``.name`` and ``.direction`` (such as a
     ``keras_tuner.Objective``) are converted; a list or tuple becomes a ``MultiObjective`` (a
-    single-element one becomes that ``Objective``).
+    single-element one becomes that ``Objective``): Keras Tuner's summed objective. A Pareto
+    search is asked for explicitly (:func:`pareto_objective`).
     """
     if spec is None:
         return Objective("default_objective", "min")
-    if isinstance(spec, MultiObjective):
+    if isinstance(spec, (MultiObjective, ParetoObjective)):
         return spec
     if isinstance(spec, (list, tuple)):
         if not spec:
@@ -334,8 +490,11 @@ def make_objective(spec: Any) -> Objective | MultiObjective:
 create_objective = make_objective  # Keras Tuner's name
 
 
-def objective_from_config(config: Mapping[str, Any]) -> Objective | MultiObjective:
-    """Rebuild an ``Objective`` or a ``MultiObjective`` from its ``get_config()``."""
+def objective_from_config(
+    config: Mapping[str, Any],
+) -> Objective | MultiObjective | ParetoObjective:
+    """Rebuild an ``Objective``, a ``MultiObjective`` or a ``ParetoObjective`` from its
+    ``get_config()``."""
     kind = config.get("type")
     if kind is None:
         kind = "MultiObjective" if "objectives" in config else "Objective"
@@ -343,7 +502,12 @@ def objective_from_config(config: Mapping[str, Any]) -> Objective | MultiObjecti
         return Objective.from_config(config)
     if kind == "MultiObjective":
         return MultiObjective.from_config(config)
-    raise ValueError(f"Unknown objective config type {kind!r}; expected 'Objective' or 'MultiObjective'.")
+    if kind == "ParetoObjective":
+        return ParetoObjective.from_config(config)
+    raise ValueError(
+        f"Unknown objective config type {kind!r}; expected 'Objective', 'MultiObjective' or "
+        "'ParetoObjective'."
+    )
 
 
 # ---------------------------------------------------------------------- closest logged name
@@ -419,5 +583,6 @@ def closest_name(name: str, logged: Iterable[str]) -> str | None:
     return min(other_split, key=lambda n: (len(n), n)) if other_split else None
 
 
-__all__ = ["DIRECTIONS", "Direction", "MultiObjective", "Objective", "closest_name",
-           "create_objective", "infer_direction", "make_objective", "objective_from_config"]
+__all__ = ["DIRECTIONS", "Direction", "MultiObjective", "Objective", "ParetoObjective",
+           "closest_name", "components", "create_objective", "infer_direction",
+           "make_objective", "objective_from_config", "pareto_objective"]

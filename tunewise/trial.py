@@ -2,7 +2,9 @@
 
 The score rule lives here and only here (:func:`score_steps`): a trial's score is the best
 value of the objective over its steps (Keras Tuner's rule) or, with ``rule="last"``, the last
-reported one. A NaN or infinite objective value fails the trial; it is never a score.
+reported one. A NaN or infinite objective value fails the trial; it is never a score. With
+several objectives searched for a Pareto front there is no score: the scored step is the last
+one that reports every objective (see :mod:`tunewise.pareto` for points, fronts, feasibility).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .metrics_tracking import MetricsTracker, tracker_from_steps
+from .objective import ParetoObjective
 
 if TYPE_CHECKING:
     from .objective import MultiObjective, Objective
@@ -69,7 +72,9 @@ def _fmt_names(names: Iterable[str]) -> str:
 
 
 def score_steps(
-    steps: Sequence[Step], objective: Objective | MultiObjective, rule: str = "best"
+    steps: Sequence[Step],
+    objective: Objective | MultiObjective | ParetoObjective,
+    rule: str = "best",
 ) -> Score:
     """Apply the score rule to a trial's steps.
 
@@ -77,9 +82,14 @@ def score_steps(
     * Any objective value is NaN or infinite: no score; the failure names the step.
     * ``rule="best"``: the best value over the steps (ties: the earliest step).
     * ``rule="last"``: the value at the last step that holds the objective.
+    * A :class:`~tunewise.objective.ParetoObjective` (whatever ``rule``): no score
+      (``value`` None) and no failure; ``step`` is the last step that holds every objective.
+      It fails as above when no step holds them all or a value is NaN or infinite.
     """
     if rule not in SCORE_RULES:
         raise ValueError(f"score={rule!r} is not one of {SCORE_RULES}; use 'best' or 'last'.")
+    if isinstance(objective, ParetoObjective):
+        return _pareto_step(steps, objective)
     found: list[tuple[int, float]] = []
     for s in steps:
         v = objective.value_from(s.metrics)
@@ -103,6 +113,32 @@ def score_steps(
     sign = objective.sign
     step, value = min(found, key=lambda sv: sign * sv[1])  # min keeps the earliest on ties
     return Score(value, step)
+
+
+def _pareto_step(steps: Sequence[Step], objective: ParetoObjective) -> Score:
+    """A Pareto trial's scored step: the last one holding every objective (see score_steps)."""
+    last = None
+    for s in steps:
+        for o in objective.objectives:
+            v = o.value_from(s.metrics)
+            if v is not None and not math.isfinite(v):
+                return Score(None, s.step, f"objective {o.name} was {v} at step {s.step}")
+        if objective.values_from(s.metrics) is not None:
+            last = s.step
+    if last is None:
+        reported = {k for s in steps for k in s.metrics}
+        missing = [n for n in objective.names if n not in reported]
+        text = (
+            f"objective(s) {', '.join(missing)} never reported"
+            if missing
+            else "no step reported every objective at once"
+        )
+        return Score(
+            None, None,
+            f"{text}; a search with several objectives needs all of {', '.join(objective.names)} "
+            f"in one step; the trial reported: {_fmt_names(reported)}",
+        )
+    return Score(None, last)
 
 
 @dataclass(frozen=True)
@@ -190,19 +226,46 @@ class FrozenTrial:
         return self.steps[-1].step if self.steps else None
 
 
+    @property
+    def constraints(self) -> dict[str, float]:
+        """The trial's constraint values by name (feasible when every one is <= 0), or {}."""
+        from .pareto import constraint_values
+
+        return constraint_values(self) or {}
+
+    @property
+    def feasible(self) -> bool | None:
+        """Whether the trial met its constraints (None: none recorded); see
+        :func:`tunewise.pareto.feasibility`."""
+        from .pareto import feasibility
+
+        return feasibility(self)
+
+
 def best_trial(
     trials: Iterable[FrozenTrial], objective: Objective | MultiObjective
 ) -> FrozenTrial | None:
-    """The completed trial with the best score; ties keep the lowest trial number."""
+    """The feasible completed trial with the best score; ties keep the lowest trial number."""
     ranked = rank_trials(trials, objective)
     return ranked[0] if ranked else None
 
 
 def rank_trials(
-    trials: Iterable[FrozenTrial], objective: Objective | MultiObjective
+    trials: Iterable[FrozenTrial], objective: Objective | MultiObjective | ParetoObjective
 ) -> list[FrozenTrial]:
-    """Completed, scored trials from best to worst (ties: lower number first)."""
-    done = [t for t in trials if t.state is TrialState.COMPLETED and t.score is not None]
+    """Completed, scored, feasible trials from best to worst (ties: lower number first).
+
+    A trial whose constraints are violated (:func:`tunewise.pareto.feasibility` False) is
+    never ranked. A Pareto study's trials have no score, so none is ranked here: its order is
+    the front's (:func:`tunewise.pareto.pareto_front`, :func:`tunewise.pareto.pareto_ranks`).
+    """
+    from .pareto import feasibility
+
+    done = [
+        t
+        for t in trials
+        if t.state is TrialState.COMPLETED and t.score is not None and feasibility(t) is not False
+    ]
     return sorted(done, key=lambda t: (objective.sign * t.score, t.number))  # type: ignore[operator]
 
 
@@ -322,6 +385,33 @@ class Trial:
     def set_attr(self, key: str, value: Any) -> None:
         """Store a plain JSON fact about this trial's run (kept with the trial, read by the doctor)."""
         self.attrs[str(key)] = value
+
+    def set_constraint(self, name: str, value: float) -> None:
+        """Record constraint ``name`` of this trial: feasible when ``value <= 0`` (e.g.
+        ``trial.set_constraint("memory_gb", peak_gb - 16)``). Stored with the trial; an
+        infeasible trial is never the best nor on the front. Setting a name again replaces
+        its value. Raises ValueError for a value that is not a finite number."""
+        from .trial_attrs import CONSTRAINTS
+
+        name = str(name)
+        if not name.strip():
+            raise ValueError("A constraint needs a non-empty name.")
+        number = _to_float(name, value)
+        if not math.isfinite(number):
+            raise ValueError(
+                f"Constraint {name!r} is {number}; a constraint value is a finite number "
+                "(<= 0 when met)."
+            )
+        stored = dict(self.attrs.get(CONSTRAINTS) or {})
+        stored[name] = number
+        self.attrs[CONSTRAINTS] = stored
+
+    @property
+    def constraints(self) -> dict[str, float]:
+        """The constraint values set so far, by name."""
+        from .trial_attrs import CONSTRAINTS
+
+        return dict(self.attrs.get(CONSTRAINTS) or {})
 
     def next_step(self) -> int:
         return self.steps[-1].step + 1 if self.steps else 0

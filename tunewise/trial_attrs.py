@@ -41,6 +41,18 @@ INTERRUPTED = "interrupted"
 #: bool: the worker running the trial died. Written by the engine.
 CUT_BY_CRASH = "cut_by_crash"
 
+# ---------------------------------------------------------------------- constraints
+#: dict[str, float]: the trial's constraint values by name (feasible when every one is <= 0):
+#: those the objective set with ``trial.set_constraint(name, value)`` and, for a finished
+#: COMPLETED trial, those of the study's ``constraints=`` callable (named ``constraint_0``,
+#: ``constraint_1``... unless it returns a dict). Finite floats. Written by the trial (user
+#: code) and the engine; read by :func:`tunewise.pareto.feasibility`.
+CONSTRAINTS = "constraints"
+#: bool: the trial FAILED in a study with ``failed_as_infeasible=True``: its failure counts as
+#: an infeasible result for the samplers (never set on an interrupted trial). Written by the
+#: engine.
+FAILED_INFEASIBLE = "failed_infeasible"
+
 # ---------------------------------------------------------------------- scheduler's job
 #: int: the budget (epochs) the trial trains up to, counted from the start of its
 #: configuration's training. Written by the engine from the scheduler's job.
@@ -68,6 +80,7 @@ ALL_KEYS = (
     EPOCHS_ASKED, EPOCHS_RUN, STOPPED_EARLY, EARLY_STOPPING,
     CV_FOLDS,
     PRUNED_AT_STEP, INTERRUPTED, CUT_BY_CRASH,
+    CONSTRAINTS, FAILED_INFEASIBLE,
     *JOB_KEYS,
 )
 

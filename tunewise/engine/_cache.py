@@ -4,8 +4,9 @@ The storage is the truth; the cache is what a worker last read of it, plus its o
 trials as it created them. A refresh fetches only what may have changed: the trials numbered
 from the first number missing in the cache, and the trials last seen unfinished (RUNNING or
 WAITING, at most a handful), so the cost per trial stays flat however long the study is.
-The cache also keeps what is asked of it on every trial: the best completed trial and the
-count of trials toward ``max_trials`` (every trial except re-runs).
+The cache also keeps what is asked of it on every trial: the best feasible completed trial,
+the Pareto front (recomputed only after a trial completes), and the count of trials toward
+``max_trials`` (every trial except re-runs).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ..pareto import feasibility
 from ..storage import Storage
 from ..trial import FrozenTrial, TrialState
 
@@ -20,11 +22,14 @@ from ..trial import FrozenTrial, TrialState
 class TrialCache:
     """The trials of study ``study_id`` in ``storage``, ordered by number as stored.
 
-    ``sign`` is the objective's (+1 minimise, -1 maximise): it ranks the best trial.
+    ``sign`` is the objective's (+1 minimise, -1 maximise): it ranks the best trial. A Pareto
+    study (``pareto``) has no best trial.
     """
 
-    def __init__(self, storage: Storage, study_id: Any, sign: float) -> None:
+    def __init__(self, storage: Storage, study_id: Any, sign: float, pareto: bool = False) -> None:
         self.storage, self.study_id, self.sign = storage, study_id, sign
+        self.pareto = pareto
+        self._front: tuple[tuple[Any, ...], list[FrozenTrial]] | None = None
         self.trials: list[FrozenTrial] = []
         self._index: dict[int, int] = {}  # trial number -> position in self.trials
         self._n_slots = 0
@@ -40,8 +45,17 @@ class TrialCache:
 
     @property
     def best(self) -> FrozenTrial | None:
-        """The best completed trial (ties: the lowest number)."""
+        """The best feasible completed trial (ties: the lowest number); None in a Pareto study."""
         return self._best
+
+    def front(self, objectives: tuple[Any, ...]) -> list[FrozenTrial]:
+        """The Pareto front under ``objectives`` (:func:`tunewise.pareto.pareto_front`),
+        remembered until a trial completes."""
+        from ..pareto import pareto_front
+
+        if self._front is None or self._front[0] != objectives:
+            self._front = (objectives, pareto_front(self.trials, objectives))
+        return list(self._front[1])
 
     def get(self, number: int) -> FrozenTrial | None:
         position = self._index.get(number)
@@ -104,7 +118,14 @@ class TrialCache:
             self._unfinished.discard(frozen.number)
         else:
             self._unfinished.add(frozen.number)
-        if frozen.state is TrialState.COMPLETED and frozen.score is not None:
+        if frozen.state is TrialState.COMPLETED:
+            self._front = None
+        if (
+            frozen.state is TrialState.COMPLETED
+            and frozen.score is not None
+            and not self.pareto
+            and feasibility(frozen) is not False
+        ):
             best = self._best
             key = (self.sign * frozen.score, frozen.number)
             if best is None or key < (self.sign * best.score, best.number):  # type: ignore[operator]

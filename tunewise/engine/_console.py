@@ -67,6 +67,26 @@ def format_values(values: dict[str, Any], limit: int = 8) -> str:
     return ", ".join(items) or "(no hyperparameters)"
 
 
+def _trial_value(trial: FrozenTrial, objective: Any) -> str:
+    """``name=score``, or for a Pareto study each objective's value at the trial's step."""
+    names = getattr(objective, "names", ())
+    if trial.score is None and len(names) > 1:
+        step = next((s for s in trial.steps if s.step == trial.best_step), None)
+        if step is not None:
+            return ", ".join(f"{n}={format_value(step.metrics.get(n))}" for n in names)
+    return f"{objective.name}={format_value(trial.score)}"
+
+
+def _infeasible_text(trial: FrozenTrial) -> str:
+    from ..pareto import constraint_values, feasibility
+
+    if feasibility(trial) is not False:
+        return ""
+    values = constraint_values(trial) or {}
+    broken = [f"{k}={format_value(v)}" for k, v in values.items() if not v <= 0.0]
+    return f" (infeasible: {', '.join(broken)})" if broken else " (infeasible)"
+
+
 def first_line(text: str | None) -> str:
     if not text:
         return ""
@@ -330,20 +350,25 @@ class ConsoleReporter:
         objective: Objective | MultiObjective,
         retry_note: str = "",
         done: int | None = None,
+        front: int | None = None,
     ) -> None:
         """``trial`` finished; ``slot`` is its place among the study's trials (``Trial
         slot/max_trials``), ``done`` the number of the study's trials finished now (re-runs
-        aside; default ``slot``)."""
+        aside; default ``slot``); ``front``: the size of a Pareto study's front."""
         of = f"/{max_trials}" if max_trials else ""
         head = f"Trial {slot}{of} (#{trial.number}) {trial.state.value}"
         if trial.state is TrialState.COMPLETED:
             step = f" at step {trial.best_step}" if trial.best_step is not None else ""
-            body = f"{objective.name}={format_value(trial.score)}{step}"
+            body = f"{_trial_value(trial, objective)}{step}{_infeasible_text(trial)}"
         else:
             body = first_line(trial.reason)
-        best_text = (
-            f"best {format_value(best.score)} (trial #{best.number})" if best else "best: none yet"
-        )
+        if front is not None:
+            best_text = f"Pareto front: {front} trial{'s' if front != 1 else ''}"
+        else:
+            best_text = (
+                f"best {format_value(best.score)} (trial #{best.number})"
+                if best else "best: none yet"
+            )
         took = f"{trial.duration:.2f}s" if trial.duration is not None else ""
         line = f"{head}: {body} | {best_text} | {took} | {format_values(trial.values)}{retry_note}"
         with self._lock:
@@ -365,15 +390,29 @@ class ConsoleReporter:
         seconds: float,
         best: FrozenTrial | None,
         objective: Objective | MultiObjective,
+        front: int | None = None,
+        infeasible: int = 0,
     ) -> None:
+        """The closing line; ``front``: a Pareto study's front size, ``infeasible``: the
+        completed trials that violate a constraint (named when no trial is feasible)."""
         counts = {s: sum(t.state is s for t in ran) for s in TrialState}
         detail = ", ".join(f"{n} {s.value.lower()}" for s, n in counts.items() if n) or "none"
-        best_text = (
-            f"best {objective.name}={format_value(best.score)} (trial #{best.number}): "
-            f"{format_values(best.values)}"
-            if best
-            else "no trial has completed yet"
-        )
+        if front is not None:
+            best_text = f"Pareto front: {front} trial{'s' if front != 1 else ''}"
+            if not front and infeasible:
+                best_text += f" (each of the {infeasible} completed trials violates a constraint)"
+        elif best:
+            best_text = (
+                f"best {objective.name}={format_value(best.score)} (trial #{best.number}): "
+                f"{format_values(best.values)}"
+            )
+        elif infeasible:
+            best_text = (
+                f"no feasible trial: each of the {infeasible} completed trials violates a "
+                "constraint"
+            )
+        else:
+            best_text = "no trial has completed yet"
         self._stop()
         self._emit(
             f"Search done: {len(ran)} trials run ({detail}) in {seconds:.1f}s; {best_text}.",

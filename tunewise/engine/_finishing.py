@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -51,7 +51,7 @@ def tell(
         )
     if result is not None:
         try:
-            metrics = as_metrics(result, study.objective.name)
+            metrics = _result_metrics(study, result)
         except BadResultError as exc:
             return fail(study, trial, f"The objective's result is not a number: {exc}").frozen
         trial.report(trial.next_step(), metrics)
@@ -60,9 +60,74 @@ def tell(
     if wanted is TrialState.FAILED:
         return fail(study, trial, "Marked FAILED by study.tell(state=FAILED).").frozen
     score = score_steps(trial.steps, study.objective, study.score_rule)
-    if score.value is None:
+    if score.failure is not None or (score.value is None and not study.is_pareto):
         return finish(study, trial, TrialState.FAILED, None, score.step, score.failure).frozen
+    trouble = _evaluate_constraints(study, trial, score)
+    if trouble is not None:
+        return fail(study, trial, trouble).frozen
     return finish(study, trial, TrialState.COMPLETED, score.value, score.step, None).frozen
+
+
+def _result_metrics(study: Study, result: Any) -> dict[str, float]:
+    """The objective's result as metrics. In a Pareto study a tuple or list of numbers gives
+    the objectives' values in order (an Optuna objective's return); a bare number is refused
+    (which objective would it be?)."""
+    objective = study.objective
+    if not study.is_pareto:
+        return as_metrics(result, objective.name)
+    names = objective.names
+    if isinstance(result, (tuple, list)):
+        if len(result) != len(names):
+            raise BadResultError(
+                f"the objective returned {len(result)} values for {len(names)} objectives "
+                f"({', '.join(names)}); return one value per objective, in that order, or a "
+                "dict of them."
+            )
+        return as_metrics(dict(zip(names, result)), objective.name)
+    if not isinstance(result, Mapping):
+        raise BadResultError(
+            f"a search with several objectives needs a value for each of {', '.join(names)}: "
+            f"return a dict {{{', '.join(repr(n) + ': ...' for n in names)}}} or a tuple in that "
+            f"order, not the single value {result!r}."
+        )
+    return as_metrics(result, objective.name)
+
+
+def _evaluate_constraints(study: Study, trial: Trial, score: Score) -> str | None:
+    """Call the study's ``constraints=`` function on the trial about to complete and keep its
+    values in ``trial.attrs``; the reason to fail the trial instead, if any."""
+    fn = getattr(study, "constraints", None)
+    if fn is None:
+        return None
+    draft = FrozenTrial(
+        number=trial.number,
+        state=TrialState.COMPLETED,
+        values=_scheduling.stored_values(trial.hyperparameters),
+        steps=tuple(trial.steps),
+        score=score.value,
+        best_step=score.step,
+        retry_of=trial.retry_of,
+        started_at=trial.started_at,
+        finished_at=time.time(),
+        attrs=dict(trial.attrs),
+        storage_id=trial.storage_id,
+    )
+    try:
+        returned = fn(draft)
+    except Exception:  # noqa: BLE001 - the user's function: its error fails the trial
+        return "The constraints function raised:\n" + traceback.format_exc()
+    if isinstance(returned, Mapping):
+        items = [(str(k), v) for k, v in returned.items()]
+    elif isinstance(returned, (str, bytes)) or not isinstance(returned, Iterable):
+        items = [("constraint_0", returned)]
+    else:
+        items = [(f"constraint_{i}", v) for i, v in enumerate(returned)]
+    try:
+        for name, value in items:
+            trial.set_constraint(name, value)
+    except (BadResultError, ValueError) as exc:
+        return f"The constraints function returned a value that is not a finite number: {exc}"
+    return None
 
 
 def fail(
@@ -114,12 +179,12 @@ def finish_pruned(
         reason += f"; {objective.name}={last:.6g} there"
     if score.value is not None:
         reason += f", best {score.value:.6g} at step {score.step}"
-    else:
+    elif score.failure is not None:
         reason += f"; no score ({score.failure})"
     text = " ".join(str(message or "").split())
     if text:
         reason += f": {text}"
-    best_step = score.step if score.value is not None else None
+    best_step = score.step if score.failure is None else None
     return finish(study, trial, TrialState.PRUNED, score.value, best_step, reason).frozen
 
 
@@ -135,6 +200,12 @@ def finish(
 ) -> Finished:
     """Store the end of ``trial`` (see the module docstring). ``given``: the values it was
     created with, kept where the objective's container tells fewer."""
+    if (
+        state is TrialState.FAILED
+        and getattr(study, "failed_as_infeasible", False)
+        and not trial.attrs.get(keys.INTERRUPTED)
+    ):
+        trial.set_attr(keys.FAILED_INFEASIBLE, True)
     with study.lock:
         hps = trial.hyperparameters
         values = _scheduling.stored_values(hps)

@@ -156,7 +156,11 @@ class LoadedStudy(Study):
         self.registry = SpaceRegistry(
             storage, record.id, record.space, self.reporter.warn, self.events
         )
-        self.cache = TrialCache(storage, record.id, self.objective.sign)
+        self.constraints = None  # not restored: a loaded study finishes no trial
+        self.failed_as_infeasible = bool(
+            settings.get("constraints", {}).get("failed_as_infeasible", False)
+        )
+        self.cache = TrialCache(storage, record.id, self.objective.sign, pareto=self.is_pareto)
         self.cache.load()
         self.running = {}
         self.max_trials = None

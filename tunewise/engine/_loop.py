@@ -117,9 +117,14 @@ def _report(study: Study, frozen: FrozenTrial, rerun: bool, limits: Limits) -> N
             else f" (re-run {attempts} of {study.max_retries_per_trial} follows)"
         )
     study.reporter.trial_finished(
-        frozen, slot_of(study, frozen), limits.max_trials, study.best_trial, study.objective,
-        note, done=finished_slots(study),
+        frozen, slot_of(study, frozen), limits.max_trials, study.cache.best, study.objective,
+        note, done=finished_slots(study), front=_front_size(study),
     )
+
+
+def _front_size(study: Study) -> int | None:
+    """The size of a Pareto study's front (None for one objective or a sum)."""
+    return len(study.pareto_front()) if study.is_pareto else None
 
 
 def slot_of(study: Study, trial: Trial | FrozenTrial) -> int:
@@ -230,13 +235,13 @@ def optimize(
         study.reporter.note(_scheduling.complete_note(study, already=True))
         _record_run(study, run, first_new, "already_finished")
         return study
-    if study.reporter.verbose > 0:
+    if study.reporter.verbose > 0 and not study.is_pareto:  # a stall of one best
         from ..diagnostics._watch import StallWatcher  # the doctor sits above the engine
 
         callbacks = [*callbacks, StallWatcher()]
     study.ensure_heartbeat()
     study.max_trials, study.full, study.stop_requested = max_trials, False, False
-    study.reporter.search_started(max_trials, finished_slots(study), study.best_trial, timeout)
+    study.reporter.search_started(max_trials, finished_slots(study), study.cache.best, timeout)
     stopped = "error"
     asked_before = set(study.running)  # ask()ed by the caller: not this search's to cut
     try:
@@ -264,10 +269,21 @@ def optimize(
         study.reporter.search_finished(
             [t for t in study.trials[first_new:] if t.state.is_finished],
             time.monotonic() - limits.started,
-            study.best_trial,
+            study.cache.best,
             study.objective,
+            front=_front_size(study),
+            infeasible=_infeasible_count(study),
         )
     return study
+
+
+def _infeasible_count(study: Study) -> int:
+    """Completed trials that violate a constraint."""
+    from ..pareto import feasibility
+
+    return sum(
+        1 for t in study.trials if t.state is TrialState.COMPLETED and feasibility(t) is False
+    )
 
 
 def _record_run(study: Study, run: dict[str, Any], first_new: int, stopped: str) -> None:

@@ -204,12 +204,15 @@ def resume_note(study: Any) -> str:
     worker left RUNNING (read only: the next search fails and re-runs it)."""
     counts = collections.Counter(t.state.value.lower() for t in study.trials)
     detail = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no trials"
-    best = study.best_trial
+    best = study.cache.best
     best_text = (
         f"; best {study.objective.name} so far {best.score:.6g} (trial #{best.number})"
         if best
         else ""
     )
+    if study.is_pareto:
+        front = study.pareto_front()
+        best_text = f"; Pareto front so far: {len(front)} trial{'s' if len(front) != 1 else ''}"
     wall = time.time()
     cut = [
         number

@@ -19,7 +19,14 @@ from typing import Any
 
 import numpy as np
 
-from ..objective import MultiObjective, Objective, make_objective
+from ..objective import (
+    MultiObjective,
+    Objective,
+    ParetoObjective,
+    components,
+    make_objective,
+    pareto_objective,
+)
 from ..samplers import RandomSampler, Sampler, tried_keys
 from ..schedulers import Pruner, Scheduler
 from ..schedulers._pruners import verdict as pruner_verdict
@@ -57,10 +64,6 @@ STUDY_HINTS: dict[str, str] = {
     "n_trials": _MAX_TRIALS,
     "max_trials": "Study takes max_trials in optimize: study.optimize(fn, max_trials=20).",
     "direction": _DIRECTION,
-    "directions": (
-        'tunewise takes one Objective per metric: Study([tw.Objective("a", "max"), '
-        'tw.Objective("b", "min")]), and fn returns {"a": ..., "b": ...}.'
-    ),
     "timeout": "timeout is given to optimize: study.optimize(fn, timeout=60) (seconds).",
     "n_jobs": "n_jobs is given to optimize: study.optimize(fn, n_jobs=4).",
     "load_if_exists": (
@@ -81,8 +84,63 @@ OPTIMIZE_HINTS: dict[str, str] = {
 }
 
 
+def _objective_of(
+    spec: Any, pareto: bool, directions: Sequence[str] | None
+) -> Objective | MultiObjective | ParetoObjective:
+    """The study's objective from its ``objective``, ``pareto`` and ``directions`` arguments."""
+    if directions is not None and not isinstance(directions, str) and len(directions) == 1:
+        parts = list(spec) if isinstance(spec, (list, tuple)) else [spec]
+        if len(parts) != 1:
+            raise ValueError(
+                f"directions={list(directions)!r} gives one direction for {len(parts)} "
+                "objectives; give one per objective."
+            )
+        part = "objective_0" if parts[0] is None else parts[0]
+        single = Objective(part, directions[0]) if isinstance(part, str) else make_objective(part)
+        wanted = Objective("objective", directions[0]).direction
+        if not isinstance(single, Objective) or single.direction != wanted:
+            raise ValueError(f"objective={spec!r} disagrees with directions={list(directions)!r}.")
+        return single
+    if pareto or directions is not None:
+        return pareto_objective(spec, directions)
+    return make_objective(spec)
+
+
+def _qualified_name(fn: Any) -> str | None:
+    if fn is None:
+        return None
+    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+
+
 class Study:
     """A search: objective, sampler, storage, and the trials so far.
+
+    **Several objectives.** A list of objectives is Keras Tuner's: one summed objective
+    (``sum(sign * value)``, minimised), ranked by that sum. To search for the trade-offs
+    instead (the Pareto front), say so, in either spelling:
+
+    * ``Study([tw.Objective("acc", "max"), tw.Objective("latency", "min")], pareto=True)``;
+    * Optuna's: ``Study(["acc", "latency"], directions=["maximize", "minimize"])`` (each
+      direction given, none inferred), or ``Study(directions=["minimize", "minimize"])``
+      whose objectives are named ``objective_0``, ``objective_1``.
+
+    ``fn`` then returns a dict of the metrics, or a tuple of values in the objectives' order
+    (as an Optuna objective does). A trial's point is its values at the last step that reports
+    every objective (the ``score`` rule is for one objective; a Pareto trial has no score and
+    its ``best_step`` is that step). ``study.best_trials`` (and ``study.pareto_front()``) is
+    the Pareto front: the completed, feasible trials no other one dominates (duplicates and
+    ties all kept; :mod:`tunewise.pareto` holds the rules); ``best_trial`` raises (there is no
+    single best). ``results_summary()`` lists the front. Pruners and schedulers do not serve
+    Pareto searches yet. A sampler that models a single score (``GPSampler``, ``TPESampler``,
+    ``AutoSampler``) is wrapped in :class:`~tunewise.samplers.ParEGOSampler` (a random
+    augmented-Chebyshev scalarisation per suggestion); random and grid search run as they are.
+
+    **Constraints.** ``trial.set_constraint(name, value)`` inside the objective, and/or
+    ``constraints=fn`` (called with the finished trial's snapshot when it completes, returning
+    a sequence of floats or a dict of them): a trial is feasible when every value is <= 0.
+    The values are stored with the trial (``trial.attrs["constraints"]``, read back on resume).
+    ``best_trial`` is the best *feasible* trial (None, said in the summary, when every
+    completed trial is infeasible), and the front holds feasible trials only.
 
     Args:
         objective: what to optimise (see :func:`tunewise.objective.make_objective`).
@@ -115,6 +173,20 @@ class Study:
             is taken as dead, marked FAILED and re-run (default ``6 * heartbeat_interval``).
             Make it longer than any pause of a live worker (a long garbage collection...): a
             worker paused longer loses its trial (its result is refused, said in one line).
+        pareto: search the Pareto front of the listed objectives (see above) instead of
+            their sum.
+        directions: Optuna's spelling of a Pareto search: one ``"minimize"``/``"maximize"``
+            (or ``"min"``/``"max"``) per objective; a single direction makes a
+            single-objective study.
+        constraints: ``fn(frozen_trial) -> sequence of floats`` (or ``{name: float}``), each
+            feasible when <= 0, evaluated when a trial completes; the values are stored with
+            the trial (named ``constraint_0``...). Its exception or a value that is not a
+            finite number fails the trial, with the reason.
+        failed_as_infeasible: a trial that fails (an exception, out of memory, a crashed
+            worker; not an interrupted one) is marked as an infeasible result
+            (``trial.attrs["failed_infeasible"]``) for samplers that model feasibility, so
+            that the search may learn to avoid the region that fails. Stored in the study's
+            settings.
     """
 
     @explained_arguments(STUDY_HINTS)
@@ -143,12 +215,36 @@ class Study:
         scheduler: Scheduler | None = None,
         heartbeat_interval: float = HEARTBEAT_INTERVAL_S,
         stale_after: float | None = None,
+        pareto: bool = False,
+        directions: Sequence[str] | None = None,
+        constraints: Callable[[FrozenTrial], Any] | None = None,
+        failed_as_infeasible: bool = False,
     ) -> None:
         check_arguments(
             score, max_retries_per_trial, max_consecutive_failed_trials, pruner, scheduler
         )
-        self.objective: Objective | MultiObjective = make_objective(objective)
-        self.sampler = sampler if sampler is not None else RandomSampler()
+        self.objective: Objective | MultiObjective | ParetoObjective = _objective_of(
+            objective, pareto, directions
+        )
+        if constraints is not None and not callable(constraints):
+            raise TypeError(
+                f"constraints={constraints!r} must be a function of the finished trial "
+                "returning its constraint values (feasible when <= 0)."
+            )
+        self.constraints = constraints
+        self.failed_as_infeasible = bool(failed_as_infeasible)
+        if self.is_pareto and (pruner is not None or scheduler is not None):
+            raise ValueError(
+                "Pruners and schedulers (Hyperband, ASHA) do not serve a Pareto search yet: "
+                "drop pruner=/scheduler=, or search one objective (or their sum, "
+                "pareto=False)."
+            )
+        sampler = sampler if sampler is not None else RandomSampler()
+        if self.is_pareto and not getattr(sampler, "multi_objective", False):
+            from ..samplers import ParEGOSampler
+
+            sampler = ParEGOSampler(sampler)
+        self.sampler = sampler
         self.pruner, self.scheduler = pruner, scheduler
         for part in (self.sampler, pruner, scheduler):
             if part is not None:
@@ -196,7 +292,9 @@ class Study:
         )
         if hyperparameters is not None:
             self.registry.declare(hyperparameters.space)
-        self.cache = TrialCache(self.storage, self.study_id, self.objective.sign)
+        self.cache = TrialCache(
+            self.storage, self.study_id, self.objective.sign, pareto=self.is_pareto
+        )
         self.cache.load()
         self.running: dict[int, Trial] = {}
         """This worker's running trials by number: the live objects (the truth for them)."""
@@ -222,6 +320,13 @@ class Study:
             else:
                 wanted.pop(key, None)
         wanted.pop("runs", None)  # the run log has a table of its own (schema 3)
+        if self.constraints is not None or self.failed_as_infeasible:
+            wanted["constraints"] = {
+                "function": _qualified_name(self.constraints),
+                "failed_as_infeasible": self.failed_as_infeasible,
+            }
+        else:
+            wanted.pop("constraints", None)
         if wanted != self._settings:
             self._settings = wanted
             self.storage.save_settings(self.study_id, self._settings)
@@ -260,9 +365,63 @@ class Study:
         return self.cache.n_slots
 
     @property
+    def is_pareto(self) -> bool:
+        """Whether the study searches the Pareto front of several objectives."""
+        return isinstance(self.objective, ParetoObjective)
+
+    @property
     def best_trial(self) -> FrozenTrial | None:
-        """The best completed trial (ties: the lowest number), kept up to date as trials finish."""
+        """The best feasible completed trial (ties: the lowest number), kept up to date as
+        trials finish; None before any (or when every completed trial violates a constraint:
+        ``results_summary()`` says so). A Pareto study has no single best: this raises, and
+        ``best_trials`` is its front."""
+        if self.is_pareto:
+            raise RuntimeError(
+                f"A Pareto search ({self.objective.describe()}) has no single best trial: "
+                "study.best_trials is its Pareto front."
+            )
         return self.cache.best
+
+    @property
+    def best_trials(self) -> list[FrozenTrial]:
+        """The best trials: for a Pareto study its front (:meth:`pareto_front`); else every
+        feasible completed trial tied at the best score (usually one), lowest number first."""
+        if self.is_pareto:
+            return self.pareto_front()
+        best = self.cache.best
+        if best is None:
+            return []
+        return [t for t in rank_trials(self.trials, self.objective) if t.score == best.score]
+
+    def pareto_front(self, objectives: Any = None) -> list[FrozenTrial]:
+        """The Pareto front of the study's trials, in number order: the completed, feasible
+        trials whose point no other such trial's dominates (see :mod:`tunewise.pareto`).
+
+        ``objectives`` (default: the study's; a summed objective's components, so a Keras
+        Tuner list objective has a front too): Objectives, or names of the study's. A trial's
+        point is its values at its scored step (``best_step``).
+        """
+        from ..pareto import pareto_front
+
+        if objectives is None:
+            return self.cache.front(components(self.objective))
+        return pareto_front(self.trials, self._objectives(objectives))
+
+    def _objectives(self, spec: Any) -> tuple[Objective, ...]:
+        known = {o.name: o for o in components(self.objective)}
+        spec = [spec] if isinstance(spec, (str, Objective)) else list(spec)
+        out = []
+        for item in spec:
+            if isinstance(item, str):
+                if item not in known:
+                    raise ValueError(
+                        f"{item!r} is not one of the study's objectives ({', '.join(known)}); "
+                        'pass tw.Objective(name, "min" or "max") for another metric.'
+                    )
+                out.append(known[item])
+            else:
+                out.extend(components(make_objective(item)))
+        return tuple(out)
 
     @property
     def best_value(self) -> float | None:
@@ -280,6 +439,8 @@ class Study:
         return len(tried_keys(self.trials, self.tunable_space()))
 
     def results_summary(self, num_trials: int = 10, print_summary: bool = True) -> ResultsSummary:
+        """Print (and return) the best trials; with several objectives (a Pareto study or a
+        summed list) also the Pareto front under the components."""
         summary = ResultsSummary(
             objective=self.objective,
             study_name=self.name,

@@ -60,6 +60,14 @@ class StudyTunerMixin:
         """Print the best trials and return the summary (``.best_objective`` and more)."""
         return self.study.results_summary(num_trials)
 
+    def pareto_front(self, objectives: Any = None) -> list[Any]:
+        """The Pareto front of the stored trials (snapshots, in number order) under the
+        objective's components: with Keras Tuner's list objective (summed, and ranked by the
+        sum in ``get_best_*`` and ``results_summary()``, unchanged), the completed trials
+        whose values at their scored epoch no other trial's dominate. ``objectives``: names
+        of the components or Objectives (see :meth:`tunewise.Study.pareto_front`)."""
+        return self.study.pareto_front(objectives)
+
     def get_best_hyperparameters(self, num_trials: int = 1) -> list[HyperParameters]:
         """Hyperparameters of the best completed trials, best first (never failed ones).
 

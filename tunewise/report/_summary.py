@@ -7,12 +7,17 @@ from typing import Any
 from ..diagnostics import SearchHistory, diagnose_history
 from ..engine._console import first_line
 from ..engine._frames import HP_PREFIX, json_safe, trial_rows
+from ..objective import ParetoObjective, components
+from ..pareto import pareto_front
 from ..trial import TrialState
 
 
 def study_summary(history: SearchHistory) -> dict[str, Any]:
-    """Name, objective, counts by state, the best trial and the run log's last stop."""
-    ranked = history.ranked
+    """Name, objective, counts by state, the best trial, the run log's last stop and, with
+    several objectives, the Pareto front (``front``: each trial's number and its objectives'
+    values at its scored step; None for one objective)."""
+    pareto = isinstance(history.objective, ParetoObjective)
+    ranked = [] if pareto else history.ranked
     best = ranked[0] if ranked else None
     runs = history.runs
     return {
@@ -28,7 +33,24 @@ def study_summary(history: SearchHistory) -> dict[str, Any]:
         "best_trial": best.number if best else None,
         "best_hyperparameters": {k: json_safe(v) for k, v in best.values.items()} if best else {},
         "last_stop": runs[-1].get("stopped_because") if runs else None,
+        "front": _front(history),
     }
+
+
+def _front(history: SearchHistory) -> list[dict[str, Any]] | None:
+    objectives = components(history.objective)
+    if len(objectives) < 2:
+        return None
+    out = []
+    for t in pareto_front(history.trials, objectives):
+        step = next((s for s in t.steps if s.step == t.best_step), None)
+        metrics = step.metrics if step is not None else {}
+        out.append({
+            "trial": t.number,
+            "values": {o.name: json_safe(metrics.get(o.name)) for o in objectives},
+            "step": t.best_step,
+        })
+    return out
 
 
 def trials_table(history: SearchHistory) -> dict[str, Any]:

@@ -4,7 +4,9 @@ from ._auto import AutoSampler
 from ._base import Sampler, tried_keys
 from ._gp import GPSampler
 from ._grid import GridSampler
+from ._parego import ParEGOSampler
 from ._random import RandomSampler
 from ._tpe import TPESampler
 
-__all__ = ["AutoSampler", "GPSampler", "GridSampler", "RandomSampler", "Sampler", "TPESampler", "tried_keys"]
+__all__ = ["AutoSampler", "GPSampler", "GridSampler", "ParEGOSampler", "RandomSampler", "Sampler",
+           "TPESampler", "tried_keys"]

@@ -21,6 +21,13 @@ from ..trial import FrozenTrial, TrialState
 class Sampler(abc.ABC):
     #: Short name shown in messages and stored with the study.
     name: str = "sampler"
+    #: Whether the sampler serves a search with several objectives (a Pareto study) as it
+    #: is: it ignores the objective (random, grid) or reads each trial's point itself
+    #: (:func:`tunewise.pareto.objective_values`, :func:`tunewise.pareto.feasibility`). A
+    #: Pareto study wraps a sampler without it (one that models ``trial.score``) in
+    #: :class:`~tunewise.samplers.ParEGOSampler`, which gives it one scalarised score per
+    #: suggestion.
+    multi_objective: bool = False
 
     @abc.abstractmethod
     def suggest(

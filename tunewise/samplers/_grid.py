@@ -27,6 +27,7 @@ class GridSampler(Sampler):
     """
 
     name = "grid"
+    multi_objective = True  # the objective plays no part in its choices
 
     def __init__(self, float_points: int = DEFAULT_FLOAT_POINTS) -> None:
         if int(float_points) < 1:

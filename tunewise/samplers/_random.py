@@ -29,6 +29,7 @@ class RandomSampler(Sampler):
     """
 
     name = "random"
+    multi_objective = True  # the objective plays no part in its choices
 
     def suggest(
         self,
