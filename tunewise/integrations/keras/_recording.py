@@ -86,6 +86,10 @@ class TrialRecord:
     build_config: dict[str, Any] | None = None
     """``model.get_build_config()`` of the model the best weights come from (JSON-ready), so
     that a model built lazily on its first ``fit`` (no ``Input``) can be rebuilt to take them."""
+    objective_not_logged: str | None = None
+    """The live check's message when ``fit`` logs no objective but the fit's result may still
+    carry it (see ``make_recorder``'s ``fail_fast``); the tuner raises it once the result is a
+    ``History`` after all."""
 
     def attrs(self) -> dict[str, Any]:
         """Plain facts about the fits, stored with the trial for the doctor."""
@@ -113,8 +117,18 @@ def make_recorder(
     trial: Trial,
     objective: Objective | MultiObjective,
     report_live: bool,
+    fail_fast: bool = True,
 ) -> Any:
-    """A Keras callback bound to one execution of one trial."""
+    """A Keras callback bound to one execution of one trial.
+
+    When the first epoch's logs lack the objective it raises
+    :class:`ObjectiveNotLoggedError` at once with ``fail_fast`` (the fit's result is its
+    ``History``, which cannot hold the objective either). Without ``fail_fast`` (a
+    ``HyperModel.fit`` or ``run_trial`` of the user's, which may compute the objective
+    itself and return it, as Keras Tuner's guides do) it notes the message in
+    ``record.objective_not_logged`` and keeps each epoch's latest weights, as Keras Tuner
+    saves the model at every epoch whose logs lack the objective.
+    """
 
     class EpochRecorder(keras.callbacks.Callback):
         def __init__(self) -> None:
@@ -132,12 +146,18 @@ def make_recorder(
             if not self.run and len(record.runs) == 1:
                 for name in objective.names:
                     if name not in metrics:
-                        raise ObjectiveNotLoggedError(objective_missing_message(name, metrics))
+                        message = objective_missing_message(name, metrics)
+                        if fail_fast:
+                            raise ObjectiveNotLoggedError(message)
+                        record.objective_not_logged = record.objective_not_logged or message
             self.run.append(metrics)
             if report_live:
                 trial.report(epoch, metrics)
                 record.live_steps += 1
             value = objective.value_from(metrics)
+            if value is None and record.best_value is None and record.objective_not_logged:
+                record.best_weights = [np.array(w) for w in self.model.get_weights()]
+                record.build_config = json_build_config(self.model)
             if value is None or not math.isfinite(value):
                 return
             if record.best_value is None or objective.is_better(value, record.best_value):

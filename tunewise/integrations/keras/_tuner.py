@@ -38,6 +38,7 @@ from .._study_tuner import StudyTunerMixin
 from ._distributed import is_chief, wait_as_chief
 from ._hypermodel import HyperModel, as_hypermodel
 from ._recording import (
+    ObjectiveNotLoggedError,
     TrialRecord,
     average_runs,
     check_result,
@@ -63,6 +64,13 @@ def _keras() -> Any:
             "The Keras tuners need Keras 3: pip install 'tunewise[keras]'"
         ) from exc
     return keras
+
+
+def _fit_overridden(hypermodel: Any) -> bool:
+    """Whether ``hypermodel.fit`` is the user's (it may return the objective itself) rather
+    than the base ``HyperModel.fit``, which returns ``model.fit``'s ``History``."""
+    fit = getattr(type(hypermodel), "fit", None)
+    return fit is not None and fit is not HyperModel.fit
 
 
 class Tuner(StudyTunerMixin):
@@ -328,6 +336,9 @@ class Tuner(StudyTunerMixin):
                 "return the results (a number, a dict of metrics or the History of fit) "
                 "from run_trial?"
             )
+        if record.objective_not_logged and is_history_like(result):
+            # fit logged no objective and its History is the result: nothing can score it
+            raise ObjectiveNotLoggedError(record.objective_not_logged)
         if record.runs:
             for key, value in record.attrs().items():
                 trial.set_attr(key, value)
@@ -424,7 +435,11 @@ class Tuner(StudyTunerMixin):
             if isinstance(cb, keras.callbacks.EarlyStopping):
                 record.early_stopping.append(cb)
         live = self.executions_per_trial == 1
-        own = [make_recorder(keras, record, trial, self.study.objective, live)]
+        # The objective must be in fit's logs unless the user's run_trial or HyperModel.fit
+        # may compute it and return it (a number or a dict, as in Keras Tuner).
+        fail_fast = type(self).run_trial is Tuner.run_trial and not _fit_overridden(
+            self.hypermodel)
+        own = [make_recorder(keras, record, trial, self.study.objective, live, fail_fast)]
         if live and self.study.pruner is not None:
             own.append(make_pruning_callback(keras, record, trial))
         # Keras Tuner's TunerCallback (the on_epoch_*/on_batch_* hooks) follows the user's.
