@@ -48,6 +48,8 @@ _NOT_QUALITY = re.compile(
 )
 
 _NEVER_REPORTED = re.compile(r"objective (.+?) was never reported; the trial reported: (.*)")
+#: A Pareto study's trial that did not report every objective in one step.
+_PARETO_NEVER = re.compile(r"objective\(s\) (.+?) never reported;.*?the trial reported: (.*)")
 _NOT_LOGGED = re.compile(
     r"The objective '([^']+)' is not in the metrics the model logs: ?(.*?)\.(?:\s|$)"
 )
@@ -83,7 +85,8 @@ def _missing(h: SearchHistory, t: FrozenTrial) -> tuple[list[str], set[str]] | N
         return None
     reason = t.reason or ""
     keras = _NOT_LOGGED.search(reason)
-    engine = _NEVER_REPORTED.search(reason)
+    pareto = _PARETO_NEVER.search(reason)
+    engine = _NEVER_REPORTED.search(reason) or pareto
     oracle = _ORACLE_MISSING.search(reason)
     logged = _names_in(t.steps)
     if t.steps and (engine or keras or oracle or t.state is TrialState.PRUNED):
@@ -93,7 +96,8 @@ def _missing(h: SearchHistory, t: FrozenTrial) -> tuple[list[str], set[str]] | N
     if keras:
         return [keras.group(1)], set(_split(keras.group(2)))
     if engine:
-        return list(h.objective.names), set(_split(engine.group(2)))
+        named = _split(pareto.group(1)) if pareto else list(h.objective.names)
+        return named, set(_split(engine.group(2)))
     if oracle:
         found = {a or b for a, b in _QUOTED.findall(oracle.group(1).splitlines()[0])}
         missing = [n for n in h.objective.names if n not in found]

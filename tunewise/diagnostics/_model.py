@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..objective import MultiObjective, Objective, objective_from_config
+from ..objective import MultiObjective, Objective, ParetoObjective, objective_from_config
 from ..space import HyperParameter
 from ..trial import FrozenTrial, TrialState, rank_trials
 
@@ -52,7 +52,7 @@ class SearchHistory:
     """Everything stored about one study, as plain data."""
 
     study_name: str
-    objective: Objective | MultiObjective
+    objective: Objective | MultiObjective | ParetoObjective
     trials: tuple[FrozenTrial, ...]
     space: tuple[HyperParameter, ...] = ()
     settings: dict[str, Any] = field(default_factory=dict)
@@ -63,6 +63,13 @@ class SearchHistory:
     # ---------------------------------------------------------------- derived views
     @property
     def completed(self) -> list[FrozenTrial]:
+        """Completed trials with a score; for a Pareto study (no score), those with a point
+        (every objective reported)."""
+        if isinstance(self.objective, ParetoObjective):
+            from ..pareto import objective_values
+
+            return [t for t in self.trials if t.state is TrialState.COMPLETED
+                    and objective_values(t, self.objective) is not None]
         return [t for t in self.trials if t.state is TrialState.COMPLETED and t.score is not None]
 
     @property
@@ -102,10 +109,15 @@ class SearchHistory:
         return out
 
     def best_so_far(self) -> list[tuple[int, float]]:
-        """``(trial number, best score so far)`` after each completed trial, in number order."""
+        """``(trial number, best score so far)`` after each completed feasible trial, in number
+        order (an infeasible trial is never the best)."""
+        from ..pareto import feasibility
+
         best: float | None = None
         out = []
         for t in sorted(self.completed, key=lambda t: t.number):
+            if t.score is None or feasibility(t) is False:  # no score (Pareto), infeasible
+                continue
             if best is None or self.objective.is_better(t.score, best):  # type: ignore[arg-type]
                 best = t.score
             out.append((t.number, best))  # type: ignore[arg-type]
@@ -144,7 +156,7 @@ _ORDER = {s: i for i, s in enumerate(SEVERITIES)}
 
 #: Codes that report how a search went rather than why: a stall is what the causes explain,
 #: never itself a cause.
-SYMPTOMS = frozenset({"stagnation"})
+SYMPTOMS = frozenset({"stagnation", "front-stalled"})
 
 
 def rank_causes(findings: Sequence[Finding]) -> list[Finding]:
@@ -170,6 +182,11 @@ class Report:
     n_trials: int
     best: float | None
     findings: list[Finding]
+    skipped: dict[str, str] = field(default_factory=dict)
+    """Checks not run on this study, each with why (a Pareto study skips the ones that read a
+    single best)."""
+    best_text: str | None = None
+    """How the best reads when it is not one number (a Pareto study: ``front of 5 trials``)."""
 
     def __post_init__(self) -> None:
         first = {id(f): i for i, f in enumerate(rank_causes(self.findings))}
@@ -201,13 +218,14 @@ class Report:
             "best": self.best,
             "causes": list(dict.fromkeys(f.code for f in self.causes)),
             "findings": [f.to_dict() for f in self.findings],
+            **({"skipped": dict(self.skipped)} if self.skipped else {}),
         }
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, default=str)
 
     def __str__(self) -> str:
-        best = "none" if self.best is None else f"{self.best:.6g}"
+        best = self.best_text or ("none" if self.best is None else f"{self.best:.6g}")
         causes = self.causes
         lines = [f"Top cause: {causes[0].code}: {causes[0].message}"] if causes else []
         lines += [
@@ -226,6 +244,9 @@ class Report:
                 lines.append("  evidence: " + _evidence_text(f.evidence))
             if f.fix:
                 lines.append(f"  fix: {f.fix}")
+        if self.skipped:
+            lines += ["", "Skipped checks: " + "; ".join(
+                f"{code} ({why})" for code, why in self.skipped.items()) + "."]
         return "\n".join(lines)
 
 

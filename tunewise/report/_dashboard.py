@@ -34,7 +34,7 @@ from typing import Any
 
 from ..diagnostics import SearchHistory
 from ..storage import Storage
-from ._plots import PLOTS, draw_plot, plot_data
+from ._plots import draw_plot, plot_data, plot_kinds
 from ._summary import findings, study_summary, trials_table
 
 #: Seconds between the page's polls by default.
@@ -52,7 +52,9 @@ def _version(history: SearchHistory) -> str:
 #: Plots drawn from finished trials only (their scores and values): a running trial's new
 #: step does not change them, so they are redrawn only when a trial finishes. The learning
 #: curves show every step and follow :func:`_version`.
-FINISHED_ONLY_PLOTS = frozenset({"history", "importance", "parallel", "slices"})
+FINISHED_ONLY_PLOTS = frozenset(
+    {"history", "importance", "parallel", "slices", "front", "hypervolume"}
+)
 
 
 def _finished_version(history: SearchHistory) -> str:
@@ -112,7 +114,7 @@ class DashboardData:
             "summary": study_summary(history),
             "table": trials_table(history),
             "findings": findings(history),
-            "plots": [{"kind": k, "title": t} for k, t in PLOTS],
+            "plots": [{"kind": k, "title": t} for k, t in plot_kinds(history)],
         }
         with self._lock:
             self._payloads[key] = (version, payload)
@@ -121,10 +123,8 @@ class DashboardData:
     def plot_png(self, key: str, kind: str) -> bytes | None:
         from ._draw import figure_png
 
-        if kind not in dict(PLOTS):
-            return None
         history = self._history(key)
-        if history is None:
+        if history is None or kind not in dict(plot_kinds(history)):
             return None
         version = _plot_version(history, kind)
         with self._lock:

@@ -279,3 +279,66 @@ def slices(history: SearchHistory) -> Slices:
             Slice(axis, [t.number for t in having], values, [float(t.score) for t in having])  # type: ignore[arg-type]
         )
     return Slices(history.objective.name, history.objective.direction, out)
+
+
+# ---------------------------------------------------------------------- several objectives
+@dataclass(frozen=True)
+class ParetoFront:
+    """Every completed trial with a point, by its objectives' values (as logged, not signed):
+    ``status[i]`` is ``front`` (on the Pareto front), ``dominated`` or ``infeasible`` (violates
+    a constraint; never on the front). For a summed objective, the front of its components."""
+
+    objectives: list[str]
+    directions: list[str]
+    numbers: list[int]
+    values: list[list[float]]
+    status: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def pareto_front_data(history: SearchHistory) -> ParetoFront:
+    from ..objective import components
+    from ..pareto import feasibility, objective_values, pareto_front
+
+    parts = components(history.objective)
+    on_front = {t.number for t in pareto_front(history.trials, parts)}
+    numbers, values, status = [], [], []
+    for t in sorted(history.trials, key=lambda t: t.number):
+        if t.state is not TrialState.COMPLETED:
+            continue
+        point = objective_values(t, parts)
+        if point is None:
+            continue
+        numbers.append(t.number)
+        values.append([o.sign * v for o, v in zip(parts, point)])
+        status.append("front" if t.number in on_front
+                      else "infeasible" if feasibility(t) is False else "dominated")
+    return ParetoFront([o.name for o in parts], [o.direction for o in parts], numbers, values,
+                       status)
+
+
+@dataclass(frozen=True)
+class HypervolumeHistory:
+    """The hypervolume of the front after each completed feasible trial (objectives scaled to
+    their observed range, reference point 1.1 in each: at most ``1.1 ** k``)."""
+
+    objectives: list[str]
+    numbers: list[int]
+    hypervolume: list[float]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def hypervolume_history_data(history: SearchHistory) -> HypervolumeHistory:
+    from ..diagnostics._pareto import hypervolume_history
+    from ..objective import components
+
+    parts = components(history.objective)
+    if len(parts) < 2:
+        return HypervolumeHistory([o.name for o in parts], [], [])
+    hv = hypervolume_history(history)  # a summed objective: the front of its components
+    return HypervolumeHistory([o.name for o in parts], hv["trials"],
+                              [float(v) for v in hv["hypervolume"]])

@@ -18,7 +18,14 @@ import io
 import math
 from typing import Any
 
-from ._data import LearningCurves, OptimizationHistory, ParallelCoordinates, Slices
+from ._data import (
+    HypervolumeHistory,
+    LearningCurves,
+    OptimizationHistory,
+    ParallelCoordinates,
+    ParetoFront,
+    Slices,
+)
 from ._importance import Importance
 
 _COMPLETED = "#1f77b4"
@@ -214,4 +221,93 @@ def draw_importance(data: Importance | None) -> Any:
         ax.text(v, y, f" {v:.2f}", va="center", fontsize=8)
     ax.set_xlim(0, 1.1)
     ax.set_xlabel("share of the explained variance")
+    return fig
+
+
+_DOMINATED = "#9e9e9e"
+_INFEASIBLE = "#e377c2"
+
+
+def _front_panel(ax: Any, data: ParetoFront, i: int, j: int) -> None:
+    for status, color, marker, size, label in (
+        ("dominated", _DOMINATED, "o", 14, "dominated"),
+        ("infeasible", _INFEASIBLE, "x", 18, "infeasible"),
+        ("front", _BEST, "o", 30, "Pareto front"),
+    ):
+        pts = [v for v, s in zip(data.values, data.status) if s == status]
+        if pts:
+            ax.scatter([p[i] for p in pts], [p[j] for p in pts], s=size, color=color,
+                       marker=marker, label=label, zorder=3 if status == "front" else 2)
+    front = sorted(v for v, s in zip(data.values, data.status) if s == "front")
+    if len(data.objectives) == 2 and len(front) > 1:  # the front's staircase
+        ax.step([p[i] for p in front], [p[j] for p in front], color=_BEST, linewidth=1,
+                alpha=0.6, where="post" if data.directions[i] == "min" else "pre", zorder=2)
+    ax.set_xlabel(f"{plot_label(data.objectives[i])} ({data.directions[i]})", fontsize=8,
+                  **LITERAL)
+    ax.set_ylabel(f"{plot_label(data.objectives[j])} ({data.directions[j]})", fontsize=8,
+                  **LITERAL)
+    ax.tick_params(labelsize=7)
+
+
+def draw_pareto_front(data: ParetoFront) -> Any:
+    """Two objectives: every trial, the front highlighted (and its staircase), dominated and
+    infeasible trials apart; three or more: a panel per pair (the first four objectives)."""
+    k = min(len(data.objectives), 4)
+    pairs = [(i, j) for i in range(k) for j in range(i + 1, k)]
+    if not data.values or not pairs:
+        fig = _figure()
+        _empty(fig.add_subplot(), "No completed trial reports every objective yet.")
+        return fig
+    if len(pairs) == 1:
+        fig = _figure(6.0, 4.2)
+        axes = [fig.add_subplot()]
+    else:
+        cols = min(3, len(pairs))
+        rows = math.ceil(len(pairs) / cols)
+        fig = _figure(3.2 * cols + 0.4, 3.0 * rows + 0.6)
+        grid = fig.subplots(rows, cols, squeeze=False)
+        axes = [grid[n // cols][n % cols] for n in range(rows * cols)]
+        for ax in axes[len(pairs):]:
+            ax.set_visible(False)
+    for ax, (i, j) in zip(axes, pairs):
+        _front_panel(ax, data, i, j)
+    axes[0].legend(loc="best", fontsize="small")
+    n_front = data.status.count("front")
+    fig.suptitle(f"Pareto front ({n_front} of {len(data.numbers)} trials)", fontsize=10)
+    return fig
+
+
+def draw_hypervolume_history(data: HypervolumeHistory) -> Any:
+    fig = _figure()
+    ax = fig.add_subplot()
+    ax.set_title("Hypervolume of the front (objectives scaled to their observed range)")
+    if not data.numbers:
+        _empty(ax, "No completed feasible trial reports every objective yet.")
+        return fig
+    ax.step(data.numbers, data.hypervolume, where="post", color=_BEST, zorder=2)
+    ax.scatter(data.numbers, data.hypervolume, s=10, color=_COMPLETED, zorder=3)
+    ax.set_xlabel("trial number")
+    ax.set_ylabel("hypervolume")
+    return fig
+
+
+def draw_histories(data: list[OptimizationHistory]) -> Any:
+    """One optimization-history panel per objective (a Pareto study)."""
+    n = max(1, len(data))
+    fig = _figure(7.0, 2.4 * n + 0.4)
+    axes = fig.subplots(n, 1, squeeze=False)
+    for ax, d in zip((a[0] for a in axes), data):
+        ax.set_title(f"{plot_label(d.objective)} ({d.direction})", fontsize=9, **LITERAL)
+        if not d.points:
+            _empty(ax, "No trial reports it yet.")
+            continue
+        ax.scatter([p.number for p in d.points], [p.score for p in d.points], s=14,
+                   color=_COMPLETED, label="trial", zorder=3)
+        if d.best_so_far:
+            ax.step([b[0] for b in d.best_so_far], [b[1] for b in d.best_so_far], where="post",
+                    color=_BEST, label="best so far", zorder=2)
+        ax.set_ylabel(plot_label(d.objective, 20), fontsize=8, **LITERAL)
+        ax.tick_params(labelsize=7)
+    axes[-1][0].set_xlabel("trial number")
+    fig.suptitle("Optimization history per objective", fontsize=10)
     return fig

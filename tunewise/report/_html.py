@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..diagnostics import SearchHistory
-from ._plots import PLOTS, draw_plot, plot_data
+from ._plots import PLOTS, draw_plot, plot_data, plot_kinds
 from ._summary import findings, study_summary, trials_table
 
 #: The section ids of each study, in order (``<id>-<study index>`` in the page).
@@ -66,6 +66,15 @@ def _summary_html(summary: dict[str, Any]) -> str:
         ("Last search stopped because", summary["last_stop"] or "-"),
         ("Storage", summary["location"]),
     ]
+    front = summary.get("front")
+    if front is not None:  # several objectives: the front's trials and their values
+        shown = "; ".join(
+            f"#{p['trial']} (" + ", ".join(f"{k}={_fmt(v)}" for k, v in p["values"].items()) + ")"
+            for p in front[:20]
+        )
+        more = f"; ... ({len(front)} in all)" if len(front) > 20 else ""
+        items.insert(2, ("Pareto front", f"{len(front)} trials: {shown}{more}" if front
+                         else "none yet"))
     rows = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(str(v))}</dd>" for k, v in items)
     return f"<dl>{rows}</dl>"
 
@@ -119,7 +128,7 @@ def study_html(history: SearchHistory, index: int = 0) -> str:
         f'<section id="summary-{index}"><h3>Summary</h3>'
         f"{_summary_html(study_summary(history))}</section>"
     )
-    for kind, title in PLOTS:
+    for kind, title in plot_kinds(history):
         parts.append(
             f'<section id="plot-{kind}-{index}"><h3>{html.escape(title)}</h3>'
             f"{_plot_html(history, kind, title)}</section>"
