@@ -4,8 +4,13 @@ ParEGO (Knowles, "ParEGO: a hybrid algorithm with on-line landscape approximatio
 expensive multiobjective optimization problems", IEEE TEVC 10(1), 2006): at each suggestion
 
 1. each objective's minimisation-signed values (:func:`tunewise.pareto.objective_values`)
-   are normalised to [0, 1] by their range over the scored trials (the feasible ones when
-   there are any);
+   are normalised so that the current front spans [0, 1]: the ideal point (the smallest
+   value of each objective) goes to 0 and the front's worst point (its nadir) to 1, over the
+   scored trials (the feasible ones when there are any); an objective the front does not
+   spread falls back to its range over all those trials. Knowles normalises by the range of
+   every trial; on ZDT-style problems, whose dominated points lie far beyond the front, that
+   squeezes the front into a corner and the weights stop spreading it
+   (``benchmarks/multiobjective.py``, see benchmarks/README.md);
 2. a weight vector ``lam`` is drawn uniformly from the evenly spread vectors
    ``{lam : lam_j = l_j / s, sum lam = 1}`` (``s`` = :data:`DIVISIONS`; uniform on the
    simplex beyond :data:`MAX_LATTICE_OBJECTIVES` objectives);
@@ -36,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from ..objective import Objective, components
-from ..pareto import feasibility, objective_values, violation
+from ..pareto import feasibility, nondominated, objective_values, violation
 from ..space import HyperParameter
 from ..trial import FrozenTrial
 from ._base import Sampler
@@ -140,7 +145,8 @@ class ParEGOSampler(Sampler):
         feasible = np.array([feasibility(trials[i]) is not False for i in rows])
         basis = F[feasible] if feasible.any() else F
         low, high = basis.min(axis=0), basis.max(axis=0)
-        span = np.where(high - low > 0, high - low, 1.0)
+        nadir = basis[nondominated(basis)].max(axis=0)
+        span = np.where(nadir - low > 0, nadir - low, np.where(high - low > 0, high - low, 1.0))
         values = augmented_chebyshev((F - low) / span, lam, self.rho)
         if not feasible.all():
             ceiling = float(values[feasible].max()) if feasible.any() else float(values.max())
