@@ -427,3 +427,36 @@ def test_every_bayesian_entry_point_refuses_the_same_bad_arguments(
     ):
         with pytest.raises(ValueError, match=named.replace("(", r"\(").replace(".", r"\.")):
             make()
+
+
+# ---------------------------------------------------------------------- escaping a basin
+
+
+def test_stall_rule_known_answers():
+    """A basin is escaped once the best score has not improved for 10 scored trials, then at
+    every 4th suggestion: 10, 14, 18 trials since the last improvement, not 9, 11 or 13."""
+    from tunewise.samplers._gp import _stalled
+
+    def since(k: int) -> np.ndarray:  # improving for 12 trials, then k trials without
+        return np.concatenate([-np.arange(12.0), np.full(k, 5.0)])
+
+    assert [k for k in range(25) if _stalled(since(k))] == [10, 14, 18, 22]
+    assert not _stalled(np.arange(30.0)[::-1] * -1.0)  # improving every trial
+    tiny = np.concatenate([-np.arange(12.0), -11.0 - 1e-6 * np.arange(1, 11)])
+    assert _stalled(tiny)  # improvements below 1e-3 of the range do not count
+    assert not _stalled(np.array([np.nan] * 5 + [1.0] * 6))  # too few scores
+
+
+def test_a_stalled_search_suggests_away_from_its_incumbent():
+    """One narrow bowl, found, then refined for 10 trials without improvement: the next
+    suggestion lies at least 0.25 (unit-cube distance) from the incumbent. Before the stall
+    rule this history's suggestion was 0.001 from it (refining the same basin again)."""
+    space = [Float("x", 0.0, 1.0), Float("y", 0.0, 1.0)]
+    rng = np.random.default_rng(0)
+    best = np.array([0.3, 0.7])
+    U = np.vstack([rng.random((30, 2)), best, best + rng.normal(0.0, 0.03, (10, 2))])
+    f = 1.0 - np.exp(-((U - best) ** 2).sum(1) / 0.02)
+    trials = [FrozenTrial(i, TrialState.COMPLETED, {"x": float(u[0]), "y": float(u[1])},
+                          score=float(v)) for i, (u, v) in enumerate(zip(U, f))]
+    config = GPSampler().suggest(space, trials, np.random.default_rng(1))
+    assert math.dist((config["x"], config["y"]), best) > 0.25, config

@@ -144,18 +144,29 @@ class GPParams:
 
 
 class GaussianProcess:
-    """Exact GP posterior of ``y`` at ``X`` under ``params`` (zero prior mean)."""
+    """Exact GP posterior of ``y`` at ``X`` under ``params`` (zero prior mean). ``noise``:
+    a noise variance per row instead of ``params.noise`` for all (outliers down-weighted)."""
 
-    def __init__(self, X: np.ndarray, y: np.ndarray, params: GPParams) -> None:
+    def __init__(
+        self, X: np.ndarray, y: np.ndarray, params: GPParams, noise: np.ndarray | None = None
+    ) -> None:
         self.X = np.asarray(X, dtype=float)
         self.y = np.asarray(y, dtype=float)
         self.params = params
+        self._noise = np.full(len(self.y), params.noise) if noise is None else noise
         self._inv_ls = 1.0 / params.lengthscales
         self._xs = _scaled(self.X, self._inv_ls)  # the data side of every distance below
         K = _matern_k(_sq_dists(self.X, self.X, self._inv_ls, self._xs), params.signal)
-        K[np.diag_indices_from(K)] += params.noise
+        K[np.diag_indices_from(K)] += self._noise
         self.L = _cholesky(K, params.signal)
         self.alpha = cho_solve((self.L, True), self.y, check_finite=False)
+
+    def loo_residuals(self) -> tuple[np.ndarray, np.ndarray]:
+        """Leave-one-out residuals ``y_i - mean_-i(x_i)`` and their predictive variances
+        (noise included), in closed form: ``alpha_i / [K^-1]_ii`` and ``1 / [K^-1]_ii``."""
+        Linv, _ = lapack.dtrtri(self.L, lower=1)
+        kinv_diag = (Linv * Linv).sum(0)
+        return self.alpha / kinv_diag, 1.0 / kinv_diag
 
     def with_fantasies(self, Xp: np.ndarray) -> GaussianProcess:
         """The model plus observations at ``Xp`` equal to its posterior mean there
@@ -163,7 +174,9 @@ class GaussianProcess:
         if len(Xp) == 0:
             return self
         mean = self.predict_mean(Xp)
-        return GaussianProcess(np.vstack([self.X, Xp]), np.concatenate([self.y, mean]), self.params)
+        noise = np.concatenate([self._noise, np.full(len(Xp), self.params.noise)])
+        X, y = np.vstack([self.X, Xp]), np.concatenate([self.y, mean])
+        return GaussianProcess(X, y, self.params, noise)
 
     def predict_mean(self, F: np.ndarray) -> np.ndarray:
         """Posterior mean at feature rows ``F`` (no variance: one product, no solve)."""
@@ -218,11 +231,13 @@ def default_theta(d: int) -> np.ndarray:
 
 
 def neg_log_posterior(
-    theta: np.ndarray, X: np.ndarray, y: np.ndarray, noise_floor: float
+    theta: np.ndarray, X: np.ndarray, y: np.ndarray, noise_floor: float,
+    extra_noise: np.ndarray | None = None,
 ) -> tuple[float, np.ndarray]:
     """Negative (log marginal likelihood + log prior) and its gradient.
 
-    ``theta = [log ls_1..log ls_d, log signal, log(noise - noise_floor)]``.
+    ``theta = [log ls_1..log ls_d, log signal, log(noise - noise_floor)]``. ``extra_noise``:
+    a fixed variance added to each row's noise (outliers down-weighted), or None.
     """
     n, d = X.shape
     inv_ls = np.exp(-theta[:d])
@@ -230,6 +245,8 @@ def neg_log_posterior(
     Kf, G = _matern(_sq_dists(X, X, inv_ls), signal)
     K = Kf.copy()
     K[np.diag_indices_from(K)] += noise_floor + excess
+    if extra_noise is not None:
+        K[np.diag_indices_from(K)] += extra_noise
     L, info = lapack.dpotrf(K, lower=1, clean=1)
     if info != 0:
         return 1e25, np.zeros_like(theta)  # L-BFGS-B backtracks from an indefinite point
@@ -252,7 +269,8 @@ def neg_log_posterior(
 
 
 def _map_theta(
-    X: np.ndarray, y: np.ndarray, noise_floor: float, theta0: np.ndarray, maxiter: int
+    X: np.ndarray, y: np.ndarray, noise_floor: float, theta0: np.ndarray, maxiter: int,
+    extra_noise: np.ndarray | None = None,
 ) -> np.ndarray:
     """L-BFGS-B on :func:`neg_log_posterior` from ``theta0``; ``theta0`` back if it fails."""
     d = X.shape[1]
@@ -263,7 +281,7 @@ def _map_theta(
     res = optimize.minimize(
         neg_log_posterior,
         theta0,
-        args=(X, y, noise_floor),
+        args=(X, y, noise_floor, extra_noise),
         jac=True,
         method="L-BFGS-B",
         bounds=bounds,
@@ -272,13 +290,16 @@ def _map_theta(
     return res.x if np.all(np.isfinite(res.x)) and res.fun < 1e24 else theta0
 
 
-def fit_params(X: np.ndarray, y: np.ndarray, noise_floor: float) -> GPParams:
+def fit_params(
+    X: np.ndarray, y: np.ndarray, noise_floor: float, extra_noise: np.ndarray | None = None
+) -> GPParams:
     """MAP kernel hyperparameters for ``(X, y)``, always started from :func:`default_theta`
-    (so they depend on the data alone, never on an earlier fit)."""
+    (so they depend on the data alone, never on an earlier fit). ``extra_noise``: see
+    :func:`neg_log_posterior`."""
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
     d = X.shape[1]
-    theta = _map_theta(X, y, noise_floor, default_theta(d), FIT_MAXITER)
+    theta = _map_theta(X, y, noise_floor, default_theta(d), FIT_MAXITER, extra_noise)
     return GPParams(
         lengthscales=np.exp(theta[:d]),
         signal=math.exp(theta[d]),
@@ -417,16 +438,65 @@ def targets(z: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- acquisition
-class Acquisition:
-    """Log-EI below ``best`` under ``gp``, with the confidence-bound fallback."""
+def fit_robust(
+    X: np.ndarray, y: np.ndarray, noise_floor: float, z_max: float, max_outliers: int,
+    noisy: float,
+) -> tuple[GPParams, np.ndarray]:
+    """MAP hyperparameters with outliers down-weighted, and the extra noise of each row.
 
-    def __init__(self, gp: GaussianProcess, best: float, beta: float) -> None:
-        self.gp, self.best, self.beta = gp, best, beta
+    After each fit the row with the largest leave-one-out residual, in predictive standard
+    deviations, is a candidate outlier when that exceeds ``z_max``: its squared residual is
+    added to its noise variance (one step of a Student-t-like reweighting) and the fit is
+    redone, at most ``max_outliers`` times. One lucky score far below its neighbours
+    otherwise bends the fit itself (a length-scale short enough to interpolate it), after
+    which it no longer looks like an outlier. The down-weighting is kept only when the refit
+    finds the rest of the data noisy (noise variance at least ``noisy`` times the signal):
+    a deterministic objective's sharp basin is a feature, not an outlier. Without outliers
+    this is :func:`fit_params`, one fit.
+    """
+    extra = np.zeros(len(y))
+    params = fit_params(X, y, noise_floor)
+    for _ in range(max_outliers if len(y) > 3 else 0):
+        e, v = GaussianProcess(X, y, params, params.noise + extra).loo_residuals()
+        score = np.abs(e) / np.sqrt(v)
+        score[extra > 0] = 0.0
+        worst = int(np.argmax(score))
+        if not score[worst] > z_max:
+            break
+        trial = extra.copy()
+        trial[worst] = e[worst] ** 2
+        refit = fit_params(X, y, noise_floor, trial)
+        if refit.noise < noisy * refit.signal:
+            break
+        params, extra = refit, trial
+    return params, extra
+
+
+class Acquisition:
+    """Log-EI below ``best`` under ``gp``, with the confidence-bound fallback.
+
+    With ``noise`` (a noise variance, > 0) it is the log of the *augmented* expected
+    improvement of Huang et al. (2006): EI times ``1 - sqrt(noise / (var + noise))``, where
+    ``var`` is the latent posterior variance. Where the data already pin the latent value
+    down better than one more noisy evaluation could (``var`` small against ``noise``: at and
+    next to evaluated points), the factor goes to 0, so the search stops re-sampling the
+    incumbent's neighbourhood for luckier draws, which plain EI below a predicted-mean
+    incumbent keeps doing forever. ``noise = 0`` is plain log-EI.
+    """
+
+    def __init__(self, gp: GaussianProcess, best: float, beta: float, noise: float = 0.0) -> None:
+        self.gp, self.best, self.beta, self.noise = gp, best, beta, float(noise)
+
+    def _log_aug(self, var: np.ndarray) -> np.ndarray | float:
+        """Log of the augmentation factor (0 without noise)."""
+        if not self.noise:
+            return 0.0
+        return np.log1p(-np.sqrt(self.noise / (var + self.noise)))
 
     def evaluate(self, F: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Log-EI and the lower confidence bound ``mean - beta * sd`` at feature rows ``F``."""
         mean, var = self.gp.predict(F)
-        return log_ei(mean, var, self.best), mean - self.beta * np.sqrt(var)
+        return log_ei(mean, var, self.best) + self._log_aug(var), mean - self.beta * np.sqrt(var)
 
     @staticmethod
     def scores(lei: np.ndarray, lcb: np.ndarray) -> np.ndarray:
@@ -437,8 +507,8 @@ class Acquisition:
     def negative_sum_with_grad(
         self, v: np.ndarray, base: np.ndarray, rows: np.ndarray, cols: np.ndarray
     ) -> tuple[float, np.ndarray]:
-        """Minus the summed log-EI of the rows of ``base`` with entries ``(rows, cols)`` set
-        to ``v``, and its gradient in ``v``."""
+        """Minus the summed log-EI (augmented when ``noise``) of the rows of ``base`` with
+        entries ``(rows, cols)`` set to ``v``, and its gradient in ``v``."""
         F = base.copy()
         F[rows, cols] = v
         mean, var, dmean, dvar = self.gp.predict_with_grad(F)
@@ -447,4 +517,10 @@ class Acquisition:
         lh = log_h(z)
         dlogsd = dvar / (2.0 * var[:, None])
         grad = dlogsd + dlog_h(z, lh)[:, None] * (-dmean / sd[:, None] - z[:, None] * dlogsd)
-        return -float(np.sum(np.log(sd) + lh)), -grad[rows, cols]
+        total = float(np.sum(np.log(sd) + lh))
+        if self.noise:  # d/dvar log(1 - sqrt(n / (var + n))) = sqrt(n)/2 (var+n)^-1.5 / (1 - s)
+            n = self.noise
+            s = np.sqrt(n / (var + n))
+            total += float(np.sum(np.log1p(-s)))
+            grad = grad + (0.5 * math.sqrt(n) * (var + n) ** -1.5 / (1.0 - s))[:, None] * dvar
+        return -total, -grad[rows, cols]
