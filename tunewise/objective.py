@@ -15,7 +15,7 @@ import re
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from .trial_attrs import EXECUTIONS, SPREAD_SUFFIX
 
@@ -167,8 +167,33 @@ class Objective:
     __str__ = __repr__
 
 
+class _Composite:
+    """What ``MultiObjective`` and ``ParetoObjective`` share: their components and their
+    ``get_config``/``from_config`` round trip, tagged with ``_CONFIG_TYPE``."""
+
+    _CONFIG_TYPE: ClassVar[str]
+    _DEFAULT_NAME: ClassVar[str]
+    objectives: tuple[Objective, ...]
+    name: str
+
+    def get_config(self) -> dict[str, Any]:
+        """A JSON-serialisable dict that ``from_config`` turns back into this objective."""
+        return {
+            "type": self._CONFIG_TYPE,
+            "name": self.name,
+            "objectives": [o.get_config() for o in self.objectives],
+        }
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Any:
+        """Rebuild the objective from ``get_config()``'s output."""
+        _check_type(config, cls._CONFIG_TYPE)
+        objectives = tuple(Objective.from_config(c) for c in config["objectives"])
+        return cls(objectives, config.get("name", cls._DEFAULT_NAME))  # type: ignore[call-arg]
+
+
 @dataclass(frozen=True, repr=False, eq=False)
-class MultiObjective:
+class MultiObjective(_Composite):
     """Several objectives optimised as one minimised sum, as Keras Tuner does.
 
     The combined value is the sum of the minimised metrics minus the sum of the maximised
@@ -177,6 +202,8 @@ class MultiObjective:
 
     objectives: tuple[Objective, ...]
     name: str = "multi_objective"
+    _CONFIG_TYPE: ClassVar[str] = "MultiObjective"
+    _DEFAULT_NAME: ClassVar[str] = "multi_objective"
 
     def __post_init__(self) -> None:
         objectives = tuple(self.objectives)
@@ -260,21 +287,6 @@ class MultiObjective:
             text += f" {'+' if objective.direction == 'min' else '-'} {objective.describe()}"
         return f"sum of {text}, minimised"
 
-    def get_config(self) -> dict[str, Any]:
-        """A JSON-serialisable dict that ``from_config`` turns back into this objective."""
-        return {
-            "type": "MultiObjective",
-            "name": self.name,
-            "objectives": [o.get_config() for o in self.objectives],
-        }
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> MultiObjective:
-        """Rebuild a ``MultiObjective`` from ``get_config()``'s output."""
-        _check_type(config, "MultiObjective")
-        objectives = tuple(Objective.from_config(c) for c in config["objectives"])
-        return cls(objectives, config.get("name", "multi_objective"))
-
     def __repr__(self) -> str:
         inner = ", ".join(repr(o) for o in self.objectives)
         return f'MultiObjective(name="{self.name}", direction="min"): [{inner}]'
@@ -283,7 +295,7 @@ class MultiObjective:
 
 
 @dataclass(frozen=True, repr=False)
-class ParetoObjective:
+class ParetoObjective(_Composite):
     """Several objectives searched for their Pareto front (no single combined value).
 
     A trial's point is its values of the component objectives at one step (the last step
@@ -300,6 +312,8 @@ class ParetoObjective:
 
     objectives: tuple[Objective, ...]
     name: str = "pareto"
+    _CONFIG_TYPE: ClassVar[str] = "ParetoObjective"
+    _DEFAULT_NAME: ClassVar[str] = "pareto"
 
     def __post_init__(self) -> None:
         objectives = tuple(self.objectives)
@@ -360,19 +374,6 @@ class ParetoObjective:
     def describe(self) -> str:
         """E.g. ``Pareto front of val_accuracy (max), latency (min)``."""
         return "Pareto front of " + ", ".join(o.describe() for o in self.objectives)
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "type": "ParetoObjective",
-            "name": self.name,
-            "objectives": [o.get_config() for o in self.objectives],
-        }
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> ParetoObjective:
-        _check_type(config, "ParetoObjective")
-        objectives = tuple(Objective.from_config(c) for c in config["objectives"])
-        return cls(objectives, config.get("name", "pareto"))
 
     def __repr__(self) -> str:
         inner = ", ".join(repr(o) for o in self.objectives)

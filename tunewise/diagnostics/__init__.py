@@ -70,14 +70,18 @@ def diagnose_history(history: SearchHistory) -> Report:
     findings = resolve(
         findings + _checks_search.check_stagnation(history, findings), history
     )
-    best = history.ranked[0].score if history.ranked else None
+    return _report(history, findings, best=history.ranked[0].score if history.ranked else None)
+
+
+def _report(history: SearchHistory, findings: list[Finding], **extra: Any) -> Report:
+    """The report of ``history``'s findings (``extra``: the Report fields that differ)."""
     return Report(
         study_name=history.study_name,
         location=history.location,
         objective=history.objective.describe(),
         n_trials=len(history.trials),
-        best=best,
         findings=findings,
+        **extra,
     )
 
 
@@ -98,16 +102,8 @@ def _diagnose_pareto(history: SearchHistory) -> Report:
         findings.extend(_pareto.tag(f, objective) for f in found)
     findings = resolve(findings, history)
     findings = resolve(findings + _pareto.check_front_stalled(history, findings), history)
-    return Report(
-        study_name=history.study_name,
-        location=history.location,
-        objective=history.objective.describe(),
-        n_trials=len(history.trials),
-        best=None,
-        findings=findings,
-        skipped=dict(_pareto.SKIPPED),
-        best_text=_pareto.best_line(history),
-    )
+    return _report(history, findings, best=None, skipped=dict(_pareto.SKIPPED),
+                   best_text=_pareto.best_line(history))
 
 
 def diagnose(study: Any) -> Report:
